@@ -1,0 +1,217 @@
+"""Collections: series sharing a schema and one changelog.
+
+Every change to any series of a collection is one revision of the collection's
+changelog (:mod:`lakota_dask.changelog`), whose payload is the commit of every live row
+plus the *ops* that revision applied. ``with collection.multi():`` gathers the writes of
+its block into one revision, as does ``write_many``.
+
+Writes go in this order: segments, shard blobs, one flush, then the revision file. A
+failure before the revision leaves orphan segments (collected by ``repo.gc()``), never a
+partial revision.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .changelog import ROOT, Changelog, Revision, parse_before
+from .codec import blob_path
+from .commit import Commit, Op, Row, Shard
+from .errors import CorruptDataError, InvalidLabelError, SchemaError, SeriesNotFoundError
+from .keys import Range, key_arrays
+from .schema import Schema
+from .segment import EncodedWrite, encode_rows, read_row_columns
+from .series import Series
+from .storage import Pod
+from .utils import hexdigest
+
+if TYPE_CHECKING:
+    from .repo import Repo
+
+__all__ = ["Change", "Collection", "check_label"]
+
+#: (series label, range replaced, new rows, embedded blobs of those rows)
+Change = tuple[str, Range, list[Row], dict[str, bytes]]
+COMMIT_CACHE_SIZE = 16
+
+
+def check_label(label: Any, what: str = "series") -> str:
+    """``label`` if it is a usable label, else :class:`InvalidLabelError`."""
+    if not isinstance(label, str):
+        raise InvalidLabelError(f"a {what} label must be a string, not {type(label).__name__}")
+    if not label or label.strip() != label:
+        raise InvalidLabelError(
+            f"a {what} label must be non-empty without leading or trailing spaces: {label!r}"
+        )
+    if len(label.encode()) > 1024:
+        raise InvalidLabelError(f"a {what} label is limited to 1024 bytes: {label[:40]!r}...")
+    if any(ord(c) < 32 for c in label):
+        raise InvalidLabelError(f"a {what} label cannot hold control characters: {label!r}")
+    return label
+
+
+class Collection:
+    """Series sharing one schema and one changelog, stored under ``folder`` of ``pod``."""
+
+    def __init__(self, label: str, schema: Schema, pod: Pod, folder: str,
+                 repo: Repo | None = None) -> None:
+        self.label = label
+        self.schema = schema
+        self.pod = pod
+        self.folder = folder
+        self.repo = repo
+        self.changelog = Changelog(pod, folder)
+        self._batch: list[Change] | None = None
+        self._commits: OrderedDict[str, tuple[Commit, list[Op]]] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"<Collection {self.label}>"
+
+    def series(self, label: str) -> Series:
+        """The series ``label`` (it exists once something is written to it)."""
+        return Series(self, check_label(label))
+
+    def __truediv__(self, label: str) -> Series:
+        return self.series(label)
+
+    def ls(self, before: Any = None) -> list[str]:
+        """Labels of the series holding rows, sorted."""
+        return self.commit(before=parse_before(before)).labels()
+
+    def __contains__(self, label: str) -> bool:
+        return bool(self.commit().rows(label))
+
+    # -- commits -------------------------------------------------------------------
+    def _load_shard(self, digest: str) -> Shard:
+        data = self.pod.read(blob_path(digest))
+        where = f"{self.pod.location}/{blob_path(digest)}"
+        if hexdigest(data) != digest:
+            raise CorruptDataError(f"{where}: content does not match its digest")
+        return Shard.decode(data, where, stored_as=digest)
+
+    def read_revision(self, revision: Revision) -> tuple[Commit, list[Op]]:
+        """The commit and ops of ``revision`` (cached: revisions never change)."""
+        cached = self._commits.get(revision.child)
+        if cached is None:
+            where = f"{self.pod.location}/{self.folder}/{revision.path}"
+            cached = Commit.decode(revision.read(), self._load_shard, where)
+            self._remember(revision.child, cached)
+        return cached
+
+    def _remember(self, child: str, value: tuple[Commit, list[Op]]) -> None:
+        self._commits[child] = value
+        self._commits.move_to_end(child)
+        while len(self._commits) > COMMIT_CACHE_SIZE:
+            self._commits.popitem(last=False)
+
+    def commit(self, before: int | None = None) -> Commit:
+        """The commit of the leaf (as of ``before``, epoch ms), empty for a new collection."""
+        leaf = self.changelog.leaf(before)
+        return Commit() if leaf is None else self.read_revision(leaf)[0]
+
+    def load_keys(self, commit: Commit, label: str):  # noqa: ANN201 - a closure factory
+        """A function giving the index keys of a row of ``label`` in ``commit``."""
+
+        def load(row: Row) -> list[np.ndarray]:
+            arrays = read_row_columns(self.pod, self.schema, commit, label, [row],
+                                      self.schema.index)[0]
+            return key_arrays(self.schema, arrays)
+
+        return load
+
+    def apply_changes(self, commit: Commit, changes: list[Change]) -> Commit:
+        """``commit`` with every change applied in order."""
+        for label, rng, rows, blobs in changes:
+            commit = commit.update(label, rng, rows, blobs, self.load_keys(commit, label))
+        return commit
+
+    def publish(self, commit: Commit, ops: list[Op], parents: list[str]) -> Revision:
+        """Store the commit's new shards, flush, then publish the revision file."""
+        payload, shards = commit.encode(ops)
+        self.pod.write_many({blob_path(d): data for d, data in shards.items()})
+        self.pod.flush()
+        revision = self.changelog.append(parents, payload)
+        self._remember(revision.child, (commit, ops))
+        return revision
+
+    def apply(self, changes: list[Change]) -> Revision | None:
+        """Apply changes on the leaf and publish one revision (deferred in ``multi``)."""
+        if self._batch is not None:
+            self._batch.extend(changes)
+            return None
+        if not changes:
+            return None
+        leaf = self.changelog.leaf()
+        base = Commit() if leaf is None else self.read_revision(leaf)[0]
+        commit = self.apply_changes(base, changes)
+        ops = [Op(label, rng) for label, rng, _, _ in changes]
+        return self.publish(commit, ops, [leaf.child] if leaf else [ROOT])
+
+    @contextmanager
+    def multi(self) -> Iterator[Collection]:
+        """Gather every write of the block into one revision, written when it ends.
+
+        If the block raises, no revision is written (segments already stored become
+        orphans that ``repo.gc()`` collects).
+        """
+        if self._batch is not None:
+            yield self  # nested blocks join the outer one
+            return
+        self._batch = []
+        try:
+            yield self
+            changes = self._batch
+        finally:
+            self._batch = None
+        self.apply(changes)
+
+    # -- bulk and label operations -------------------------------------------------
+    def write_many(self, frame: Any, by: str) -> Revision | None:
+        """Write one series per value of column ``by``, all in one revision.
+
+        ``frame`` is a pandas DataFrame (or a dask DataFrame, see :mod:`dask_io`); each
+        group must be sorted by the index with no repeated key.
+        """
+        if type(frame).__module__.startswith("dask"):
+            from .dask_io import write_many  # dask graphs sit above this layer
+
+            return write_many(self, frame, by=by)
+        if not isinstance(frame, pd.DataFrame):
+            frame = pd.DataFrame(frame)
+        if by not in frame.columns:
+            raise SchemaError(f"write_many: no column {by!r} to split by; columns: "
+                              f"{list(frame.columns)}")
+        encoded_all = EncodedWrite()
+        changes: list[Change] = []
+        for label, group in frame.groupby(by, sort=True):
+            label = check_label(str(label))
+            arrays = self.schema.normalize(group.drop(columns=[by]))
+            rng = self.series(label).write_range(arrays, None, None, "both")
+            if rng is None:
+                continue
+            encoded = encode_rows(self.schema, arrays)
+            encoded_all.files.update(encoded.files)
+            changes.append((label, rng, encoded.rows, encoded.embedded))
+        self.pod.write_many(encoded_all.files)
+        return self.apply(changes)
+
+    def delete(self, *labels: str) -> Revision | None:
+        """Remove whole series, in one revision."""
+        return self.apply([(check_label(label), Range(), [], {}) for label in labels])
+
+    def rename(self, old: str, new: str) -> Revision | None:
+        """Give series ``old`` the label ``new`` (replacing any series ``new``)."""
+        commit = self.commit()
+        rows = commit.rows(check_label(old))
+        if not rows:
+            raise SeriesNotFoundError(f"no series {old!r} in collection {self.label!r}")
+        blobs = {d: b for r in rows for d in r.digests
+                 if (b := commit.blob(d, old)) is not None}
+        return self.apply([(check_label(new), Range(), list(rows), blobs),
+                           (old, Range(), [], {})])

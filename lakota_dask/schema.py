@@ -1,0 +1,323 @@
+"""Schemas: the typed columns of a collection, and the checks a frame must pass.
+
+A schema is written with keywords, ``Schema(timestamp="timestamp*", value="float")``, or
+one column per line, ``Schema("timestamp timestamp*\\nvalue float")``. A ``*`` after the
+type marks an index column; a series is sorted by its index columns taken as a tuple.
+
+Type aliases: ``timestamp`` = ``datetime64[ns]``, ``date`` = ``datetime64[D]``,
+``int`` = ``int64``, ``float`` = ``float64``, ``bool``, ``str`` (variable length text);
+any other numpy dtype string (``f4``, ``u8``, ``M8[ms]``) is accepted as is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import SchemaError
+
+__all__ = ["Column", "Schema"]
+
+ALIASES = {
+    "timestamp": "datetime64[ns]",
+    "date": "datetime64[D]",
+    "int": "int64",
+    "float": "float64",
+    "bool": "bool",
+    "str": "str",
+}
+
+
+def _parse_dtype(name: str, type_name: str) -> np.dtype | None:
+    """The numpy dtype of a type name, or ``None`` for text columns."""
+    alias = ALIASES.get(type_name, type_name)
+    if alias in ("str", "string", "object", "O", "U"):
+        return None
+    try:
+        dtype = np.dtype(alias)
+    except TypeError as err:
+        raise SchemaError(
+            f"column {name!r}: unknown type {type_name!r}; use one of "
+            f"{', '.join(ALIASES)} or a numpy dtype such as 'f4' or 'M8[ms]'"
+        ) from err
+    if dtype.kind not in "biufmM":
+        raise SchemaError(f"column {name!r}: type {type_name!r} is not supported")
+    return dtype
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a schema: a name, a type name and whether it is an index."""
+
+    name: str
+    type: str
+    index: bool = False
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The numpy dtype, or ``None`` for a text column."""
+        return _parse_dtype(self.name, self.type)
+
+    @property
+    def is_text(self) -> bool:
+        """Whether the column holds variable-length strings."""
+        return self.dtype is None
+
+    def cast(self, values: Any) -> np.ndarray:
+        """``values`` as a numpy array of this column's type (``SchemaError`` if impossible)."""
+        try:
+            return self._cast(values)
+        except SchemaError:
+            raise
+        except (TypeError, ValueError, OverflowError) as err:
+            raise SchemaError(
+                f"column {self.name!r}: cannot cast the values to {self.type}: {err}"
+            ) from err
+
+    def _cast(self, values: Any) -> np.ndarray:
+        dtype = self.dtype
+        if isinstance(values, (pd.Series, pd.Index)):
+            if dtype is not None and dtype.kind == "M" and isinstance(
+                values.dtype, pd.DatetimeTZDtype
+            ):
+                values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+            values = values.to_numpy(dtype=object if dtype is None else None)
+        if dtype is None:
+            arr = np.asarray(values, dtype=object)
+            bad = [v for v in arr[:1000] if not isinstance(v, str)]
+            if bad or not all(isinstance(v, str) for v in arr):
+                example = bad[0] if bad else next(v for v in arr if not isinstance(v, str))
+                raise SchemaError(
+                    f"column {self.name!r}: expected text, found {example!r} "
+                    f"({type(example).__name__})"
+                )
+            return arr
+        arr = np.asarray(values)
+        if dtype.kind == "M":
+            if arr.dtype.kind in "OUS":
+                arr = pd.to_datetime(arr).to_numpy()
+            elif arr.dtype.kind not in "M":
+                raise SchemaError(
+                    f"column {self.name!r}: expected {self.type} values, found {arr.dtype}"
+                )
+            return arr.astype(dtype)
+        if arr.dtype.kind in "OUS":
+            if dtype.kind == "b":
+                raise SchemaError(f"column {self.name!r}: expected booleans, found text")
+            arr = arr.astype(dtype)
+        if arr.dtype.kind == "M" or arr.dtype.kind == "m":
+            raise SchemaError(f"column {self.name!r}: expected {self.type}, found {arr.dtype}")
+        if dtype.kind in "iu" and arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise SchemaError(
+                    f"column {self.name!r}: float values with fractions, NaN or inf "
+                    f"cannot be stored as {self.type}"
+                )
+        if dtype.kind in "iu" and arr.dtype.kind in "iu" and arr.size:
+            info = np.iinfo(dtype)
+            if arr.min() < info.min or arr.max() > info.max:
+                raise SchemaError(f"column {self.name!r}: values out of range for {self.type}")
+        return arr.astype(dtype)
+
+    def empty(self) -> np.ndarray:
+        """An empty array of this column's type."""
+        return np.array([], dtype=object if self.dtype is None else self.dtype)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The ordered, typed columns of a collection; index columns are marked with ``*``."""
+
+    columns: tuple[Column, ...]
+
+    def __init__(self, *text: str, **columns: str) -> None:
+        parsed: list[Column] = []
+        if len(text) > 1:
+            raise SchemaError("Schema takes one multi-line string or keyword arguments")
+        if text:
+            if not isinstance(text[0], str):
+                raise SchemaError(f"Schema expects text, not {type(text[0]).__name__}")
+            for line in text[0].strip().splitlines():
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                parts = line.split()
+                if len(parts) != 2:
+                    raise SchemaError(
+                        f"schema line {line!r}: expected '<name> <type>' such as 'value float'"
+                    )
+                parsed.append(_column(*parts))
+        parsed.extend(_column(name, kind) for name, kind in columns.items())
+        object.__setattr__(self, "columns", tuple(parsed))
+        self._check()
+
+    def _check(self) -> None:
+        names = [c.name for c in self.columns]
+        if not names:
+            raise SchemaError("a schema needs at least one column")
+        if len(set(names)) != len(names):
+            raise SchemaError(f"a schema has a repeated column name: {names}")
+        if not any(c.index for c in self.columns):
+            raise SchemaError(
+                "a schema needs at least one index column; mark it with '*', "
+                "as in Schema(timestamp='timestamp*', value='float')"
+            )
+        for column in self.columns:
+            column.dtype  # raises SchemaError on an unknown type
+
+    # -- views ---------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """Every column name, in order."""
+        return [c.name for c in self.columns]
+
+    @property
+    def index(self) -> list[str]:
+        """The index column names, in order."""
+        return [c.name for c in self.columns if c.index]
+
+    def __getitem__(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise SchemaError(f"no column {name!r} in the schema (columns: {self.names})")
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{c.name}={c.type + ('*' if c.index else '')!r}" for c in self.columns)
+        return f"Schema({body})"
+
+    # -- serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description of the schema."""
+        return {"columns": [[c.name, c.type, c.index] for c in self.columns]}
+
+    def dumps(self) -> str:
+        """The schema as a JSON string."""
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schema:
+        """The schema described by :meth:`to_dict`."""
+        try:
+            columns = tuple(Column(str(n), str(t), bool(i)) for n, t, i in data["columns"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise SchemaError(f"not a schema description: {data!r}") from err
+        schema = cls.__new__(cls)
+        object.__setattr__(schema, "columns", columns)
+        schema._check()
+        return schema
+
+    @classmethod
+    def loads(cls, text: str) -> Schema:
+        """The schema of a JSON string made by :meth:`dumps`."""
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as err:
+            raise SchemaError(f"not a schema description: {text[:80]!r}") from err
+
+    # -- frames --------------------------------------------------------------------
+    def empty_frame(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """An empty pandas frame with the schema's dtypes (dask's ``meta``)."""
+        names = self.names if columns is None else columns
+        return to_pandas(self, {n: self[n].empty() for n in names})
+
+    def normalize(self, frame: Any) -> dict[str, np.ndarray]:
+        """Check and cast a frame (dict of sequences or pandas DataFrame) to the schema.
+
+        Raises :class:`SchemaError` for missing or unknown columns, columns of different
+        lengths, values that cannot be cast, or an index that is not strictly increasing
+        (the message names the first bad row). Returns a dict of numpy arrays.
+        """
+        if isinstance(frame, pd.DataFrame):
+            source: Mapping[str, Any] = {c: frame[c] for c in frame.columns}
+            if frame.index.name in self.names and frame.index.name not in frame.columns:
+                source = {frame.index.name: frame.index, **source}
+        elif isinstance(frame, Mapping):
+            source = frame
+        else:
+            raise SchemaError(
+                f"cannot write a {type(frame).__name__}: pass a dict of columns "
+                "or a pandas DataFrame"
+            )
+        missing = [n for n in self.names if n not in source]
+        if missing:
+            raise SchemaError(f"missing column(s) {missing}; the schema has {self.names}")
+        extra = [str(n) for n in source if n not in self.names]
+        if extra:
+            raise SchemaError(f"unknown column(s) {extra}; the schema has {self.names}")
+        arrays = {c.name: c.cast(source[c.name]) for c in self.columns}
+        lengths = {n: len(a) for n, a in arrays.items()}
+        if len(set(lengths.values())) > 1:
+            raise SchemaError(f"columns have different lengths: {lengths}")
+        check_sorted(self, arrays)
+        return arrays
+
+
+def _column(name: str, kind: str) -> Column:
+    if not isinstance(kind, str):
+        raise SchemaError(f"column {name!r}: type must be a string such as 'float'")
+    index = kind.endswith("*")
+    column = Column(name, kind.rstrip("*").strip(), index)
+    column.dtype  # raises SchemaError on an unknown type
+    return column
+
+
+def check_sorted(schema: Schema, arrays: Mapping[str, np.ndarray]) -> None:
+    """Raise :class:`SchemaError` unless the index rows are strictly increasing."""
+    keys = [arrays[name] for name in schema.index]
+    n = len(keys[0])
+    if n < 2:
+        if n == 1:
+            _check_no_nat(schema, arrays)
+        return
+    _check_no_nat(schema, arrays)
+    # rows i and i+1 are in order when the first differing key column increases
+    increasing = np.zeros(n - 1, dtype=bool)
+    undecided = np.ones(n - 1, dtype=bool)
+    for key in keys:
+        left, right = key[:-1], key[1:]
+        increasing |= undecided & (left < right)
+        undecided &= left == right
+    bad = np.flatnonzero(~increasing)
+    if bad.size:
+        row = int(bad[0]) + 1
+        what = "repeats" if bool(undecided[bad[0]]) else "is smaller than"
+        values = tuple(k[row].item() if isinstance(k[row], np.generic) else k[row] for k in keys)
+        raise SchemaError(
+            f"the index must be sorted with no repeated value: row {row} "
+            f"({', '.join(schema.index)} = {values}) {what} the row before it; "
+            "sort the frame and drop duplicates before writing"
+        )
+
+
+def _check_no_nat(schema: Schema, arrays: Mapping[str, np.ndarray]) -> None:
+    for name in schema.index:
+        arr = arrays[name]
+        if arr.dtype.kind in "Mmf":
+            bad = np.flatnonzero(np.isnan(arr))
+            if bad.size:
+                raise SchemaError(
+                    f"index column {name!r} has a missing value (NaN/NaT) at row {bad[0]}"
+                )
+
+
+COARSE_UNITS = ("D", "W", "M", "Y", "h", "m")
+
+
+def to_pandas(schema: Schema, arrays: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """A pandas frame of schema-typed arrays (text columns get pandas' text dtype)."""
+    data = {}
+    for name, arr in arrays.items():
+        if schema[name].is_text:
+            data[name] = pd.Series(arr, dtype="str")
+        elif arr.dtype.kind == "M" and np.datetime_data(arr.dtype)[0] in COARSE_UNITS:
+            # pandas has no day resolution: dates become seconds
+            data[name] = arr.astype("datetime64[s]")
+        else:
+            data[name] = arr
+    return pd.DataFrame(data, columns=list(arrays))

@@ -1,0 +1,466 @@
+"""Storage: one small object, the *pod*, over an fsspec filesystem and a root folder.
+
+Paths given to a pod are relative, ``/``-separated strings (``"ab/cd/0123..."``). A pod
+knows nothing about segments or commits; it reads and writes bytes, lists folders and
+moves files, and it is the only place where fsspec, OS and botocore errors are caught and
+turned into :mod:`lakota_dask.errors`.
+
+Kinds of pod:
+
+- :class:`FilePod` (``"folder"``, ``"file:///abs/path"``): writes land under a temporary
+  name and are renamed into place; a revision is published with ``os.link`` so that it is
+  create-only; :meth:`Pod.flush` is one ``syncfs`` per commit when the pod is durable.
+- :class:`MemoryPod` (``"memory://"``): a fresh private fsspec memory store per pod.
+- :class:`S3Pod` (``"s3://bucket/prefix"`` or the seed's ``"s3:///bucket"``), through s3fs.
+- :class:`CachePod` (a list of addresses): lists from the remote, reads the local copy
+  first and fills it on a miss, writes to both.
+
+Every operation logs one DEBUG line ``VERB <location>/<folder> <name>`` on
+``lakota_dask.utils.logger``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import posixpath
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import fsspec
+
+from .errors import (
+    CommitConflictError,
+    InvalidURLError,
+    SchedulerError,
+    SegmentMissingError,
+    StorageError,
+)
+from .utils import logger
+
+__all__ = ["CachePod", "FilePod", "MemoryPod", "Pod", "S3Pod", "open_pod"]
+
+
+class Pod:
+    """Bytes storage under one root folder of one fsspec filesystem."""
+
+    protocol = ""
+    #: whether worker processes can open the same storage from a pickled copy
+    shareable = True
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/")
+
+    # -- naming --------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """The address printed in logs and error messages (never credentials)."""
+        return self.root
+
+    @property
+    def local(self) -> Pod:
+        """The pod that holds data on this side of a cache chain (itself here)."""
+        return self
+
+    def full(self, path: str) -> str:
+        """The filesystem path of ``path``."""
+        return f"{self.root}/{path}" if path else self.root
+
+    def _log(self, verb: str, path: str) -> None:
+        folder, name = posixpath.split(path)
+        where = f"{self.location}/{folder}" if folder else self.location
+        logger.debug("%s %s %s", verb, where, name or ".")
+
+    @contextmanager
+    def _errors(self, path: str) -> Iterator[None]:
+        """Translate backend exceptions raised while touching ``path``."""
+        try:
+            yield
+        except FileNotFoundError as err:
+            raise SegmentMissingError(f"{self.location}/{path} is missing") from err
+        except FileExistsError as err:
+            raise CommitConflictError(f"{self.location}/{path} exists already") from err
+        except PermissionError as err:
+            raise StorageError(
+                f"permission denied on {self.location}/{path}: {err.strerror or err}"
+            ) from err
+        except OSError as err:
+            if isinstance(err, StorageError):
+                raise
+            reason = "the disk is full" if err.errno == errno.ENOSPC else str(err)
+            raise StorageError(f"cannot access {self.location}/{path}: {reason}") from err
+
+    # -- operations ----------------------------------------------------------------
+    def read(self, path: str) -> bytes:
+        """The bytes stored at ``path`` (:class:`SegmentMissingError` if absent)."""
+        self._log("READ", path)
+        with self._errors(path):
+            return self.fs.cat_file(self.full(path))
+
+    def read_many(self, paths: list[str]) -> list[bytes]:
+        """The bytes of several files, in the order of ``paths``."""
+        return [self.read(path) for path in paths]
+
+    def write(self, path: str, data: bytes) -> None:
+        """Store ``data`` at ``path``, replacing any file of that name."""
+        self._log("WRITE", path)
+        with self._errors(path):
+            self.fs.pipe_file(self.full(path), data)
+
+    def write_many(self, items: Mapping[str, bytes]) -> None:
+        """Store several files (content-addressed data: replacing them is harmless)."""
+        for path, data in items.items():
+            self.write(path, data)
+
+    def write_new(self, path: str, data: bytes) -> None:
+        """Create ``path`` atomically; :class:`CommitConflictError` if it exists."""
+        self._log("WRITE", path)
+        with self._errors(path):
+            self.fs.pipe_file(self.full(path), data, mode="create")
+
+    def ls(self, path: str = "") -> list[str]:
+        """Names of the entries of folder ``path`` (empty if the folder is absent)."""
+        self._log("LIST", path)
+        try:
+            with self._errors(path):
+                entries = self.fs.ls(self.full(path), detail=False)
+        except SegmentMissingError:
+            return []
+        return sorted(posixpath.basename(entry.rstrip("/")) for entry in entries)
+
+    def walk(self, path: str = "") -> list[str]:
+        """Paths (relative to the root) of every file below folder ``path``."""
+        self._log("LIST", path)
+        base = self.fs._strip_protocol(self.full(""))
+        try:
+            with self._errors(path):
+                found = self.fs.find(self.full(path))
+        except SegmentMissingError:
+            return []
+        prefix = base.rstrip("/") + "/"
+        return sorted(p[len(prefix) :] if p.startswith(prefix) else p for p in found)
+
+    def exists(self, path: str) -> bool:
+        """Whether a file or folder ``path`` exists."""
+        with self._errors(path):
+            return bool(self.fs.exists(self.full(path)))
+
+    def rm(self, paths: Iterable[str]) -> None:
+        """Remove files; files already gone are ignored."""
+        for path in paths:
+            self._log("DELETE", path)
+            try:
+                with self._errors(path):
+                    self.fs.rm_file(self.full(path))
+            except SegmentMissingError:
+                pass
+
+    def mv(self, src: str, dst: str) -> None:
+        """Rename file ``src`` to ``dst``."""
+        self._log("MOVE", src)
+        with self._errors(src):
+            self.fs.mv(self.full(src), self.full(dst))
+
+    def flush(self) -> None:
+        """Make every write so far durable (a no-op where the backend is durable)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.location}>"
+
+
+class FilePod(Pod):
+    """A folder on a local disk."""
+
+    protocol = "file"
+
+    def __init__(self, root: str, durable: bool = True) -> None:
+        super().__init__(fsspec.filesystem("file", auto_mkdir=True), os.path.abspath(root))
+        self.durable = durable
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FilePod, (self.root, self.durable))
+
+    def _tmp_write(self, path: str, data: bytes, sync: bool) -> str:
+        full = self.full(path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        tmp = f"{full}.tmp-{uuid.uuid4().hex}"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        return tmp
+
+    def write(self, path: str, data: bytes) -> None:
+        # docstring inherited; a reader never sees a half-written file: write then rename
+        self._log("WRITE", path)
+        with self._errors(path):
+            tmp = self._tmp_write(path, data, sync=False)
+            os.replace(tmp, self.full(path))
+
+    def write_new(self, path: str, data: bytes) -> None:
+        # docstring inherited; os.link fails if the name is taken, which makes it create-only
+        self._log("WRITE", path)
+        full = self.full(path)
+        with self._errors(path):
+            tmp = self._tmp_write(path, data, sync=self.durable)
+            try:
+                os.link(tmp, full)
+            finally:
+                os.unlink(tmp)
+            if self.durable:
+                _fsync_dir(os.path.dirname(full))
+
+    def walk(self, path: str = "") -> list[str]:
+        # docstring inherited; os.walk is much faster than fsspec's find on big trees
+        self._log("LIST", path)
+        top = self.full(path)
+        found = []
+        for folder, _, files in os.walk(top):
+            rel = os.path.relpath(folder, self.root)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            found.extend(prefix + name for name in files)
+        return sorted(found)
+
+    def flush(self) -> None:
+        # docstring inherited; one syncfs covers every file and folder written before it
+        if self.durable and os.path.isdir(self.root):
+            _syncfs(self.root)
+
+
+class MemoryPod(Pod):
+    """A private in-memory store: each instance starts empty."""
+
+    protocol = "memory"
+    shareable = False
+
+    def __init__(self) -> None:
+        fs = fsspec.filesystem("memory", global_store=False, skip_instance_cache=True)
+        super().__init__(fs, "")
+        self._lock = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        # docstring inherited
+        return "memory:/"
+
+    def full(self, path: str) -> str:
+        # docstring inherited
+        return f"/{path}"
+
+    def write_new(self, path: str, data: bytes) -> None:
+        # docstring inherited; the lock makes check-and-create atomic within the process
+        with self._lock:
+            if self.fs.exists(self.full(path)):
+                raise CommitConflictError(f"{self.location}/{path} exists already")
+            self.write(path, data)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise SchedulerError(
+            "a memory:// repository lives in one process and cannot be sent to dask worker "
+            "processes; use a threaded scheduler or a file:// or s3:// repository"
+        )
+
+
+class S3Pod(Pod):
+    """A prefix of an S3 bucket, through s3fs."""
+
+    protocol = "s3"
+
+    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
+        self.storage_options = dict(storage_options or {})
+        fs = fsspec.filesystem("s3", **self.storage_options)
+        super().__init__(fs, root.strip("/"))
+
+    @property
+    def location(self) -> str:
+        # docstring inherited
+        return f"s3://{self.root}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (S3Pod, (self.root, self.storage_options))
+
+    def ls(self, path: str = "") -> list[str]:
+        # docstring inherited; s3fs caches listings, and the changelog must be read fresh
+        self.fs.invalidate_cache(self.full(path))
+        return super().ls(path)
+
+    def read_many(self, paths: list[str]) -> list[bytes]:
+        # docstring inherited; s3fs fetches a list of keys concurrently
+        if len(paths) < 2:
+            return [self.read(path) for path in paths]
+        for path in paths:
+            self._log("READ", path)
+        with self._errors(paths[0]):
+            found = self.fs.cat([self.full(p) for p in paths])
+        return [found[self.full(p)] for p in paths]
+
+    def write_many(self, items: Mapping[str, bytes]) -> None:
+        # docstring inherited; s3fs sends the PUTs concurrently
+        for path in items:
+            self._log("WRITE", path)
+        if items:
+            with self._errors(next(iter(items))):
+                self.fs.pipe({self.full(p): data for p, data in items.items()})
+
+
+class CachePod(Pod):
+    """A local cache in front of a remote pod, with the seed's semantics.
+
+    Listings come from the remote (it decides what exists); reads try the local copy and
+    fill it from the remote on a miss; writes go to the remote, then to the local copy.
+    """
+
+    def __init__(self, local: Pod, remote: Pod) -> None:
+        self._local = local
+        self.remote = remote
+        self.fs = remote.fs
+        self.root = remote.root
+        self.shareable = local.shareable and remote.shareable
+
+    @property
+    def local(self) -> Pod:
+        # docstring inherited
+        return self._local
+
+    @property
+    def location(self) -> str:
+        # docstring inherited
+        return f"{self._local.location} -> {self.remote.location}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CachePod, (self._local, self.remote))
+
+    def read(self, path: str) -> bytes:
+        # docstring inherited
+        try:
+            return self._local.read(path)
+        except SegmentMissingError:
+            data = self.remote.read(path)
+            self._local.write(path, data)
+            return data
+
+    def read_many(self, paths: list[str]) -> list[bytes]:
+        # docstring inherited
+        return [self.read(path) for path in paths]
+
+    def write(self, path: str, data: bytes) -> None:
+        # docstring inherited
+        self.remote.write(path, data)
+        self._local.write(path, data)
+
+    def write_many(self, items: Mapping[str, bytes]) -> None:
+        # docstring inherited
+        self.remote.write_many(items)
+        self._local.write_many(items)
+
+    def write_new(self, path: str, data: bytes) -> None:
+        # docstring inherited; the remote decides whether the name was free
+        self.remote.write_new(path, data)
+        self._local.write(path, data)
+
+    def ls(self, path: str = "") -> list[str]:
+        # docstring inherited
+        return self.remote.ls(path)
+
+    def walk(self, path: str = "") -> list[str]:
+        # docstring inherited
+        return self.remote.walk(path)
+
+    def exists(self, path: str) -> bool:
+        # docstring inherited
+        return self.remote.exists(path)
+
+    def rm(self, paths: Iterable[str]) -> None:
+        # docstring inherited
+        paths = list(paths)
+        self.remote.rm(paths)
+        self._local.rm(paths)
+
+    def mv(self, src: str, dst: str) -> None:
+        # docstring inherited
+        self.remote.mv(src, dst)
+        try:
+            self._local.mv(src, dst)
+        except SegmentMissingError:
+            pass
+
+    def flush(self) -> None:
+        # docstring inherited
+        self.remote.flush()
+        self._local.flush()
+
+
+def open_pod(
+    address: str | os.PathLike[str] | list[str] | tuple[str, ...],
+    storage_options: dict[str, Any] | None = None,
+    durable: bool = True,
+) -> Pod:
+    """Open the pod for a repository address, or a cache chain for a list of them.
+
+    Parameters
+    ----------
+    address
+        ``"folder"``, ``"file:///abs/path"``, ``"memory://"``, ``"s3://bucket/prefix"``
+        (or ``"s3:///bucket"``), or a list whose first item is the local cache and whose
+        following items are the remotes, nearest first.
+    storage_options
+        Passed to s3fs (endpoint, credentials...).
+    durable
+        Flush local files to disk before a revision is published.
+    """
+    if isinstance(address, (list, tuple)):
+        if not address:
+            raise InvalidURLError("a cache chain needs at least one repository address")
+        pods = [open_pod(item, storage_options, durable) for item in address]
+        pod = pods[-1]
+        for local in reversed(pods[:-1]):
+            pod = CachePod(local, pod)
+        return pod
+    if isinstance(address, os.PathLike):
+        address = os.fspath(address)
+    if not isinstance(address, str) or not address.strip():
+        raise InvalidURLError(f"a repository address must be a non-empty string, not {address!r}")
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        return FilePod(address, durable)
+    if scheme == "file":
+        return FilePod(rest or "/", durable)
+    if scheme == "memory":
+        if rest.strip("/"):
+            raise InvalidURLError(
+                f"{address!r}: a memory repository takes no path; use 'memory://'"
+            )
+        return MemoryPod()
+    if scheme in ("s3", "s3a"):
+        root = rest.strip("/")
+        if not root:
+            raise InvalidURLError(f"{address!r} names no bucket; use 's3://bucket/prefix'")
+        return S3Pod(root, storage_options)
+    raise InvalidURLError(
+        f"{address!r}: unknown scheme {scheme!r}; use a folder, file://, memory:// or s3://"
+    )
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _syncfs(path: str) -> None:
+    """Flush the filesystem holding ``path`` (one call instead of an fsync per file)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
