@@ -486,6 +486,7 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@pytest.mark.timeout(90)
 def test_start_local_runs_a_real_cluster(tmp_path):
     from distributed import Client
 
