@@ -205,6 +205,7 @@ def main(argv=None):
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     workloads = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     results, errors, peaks, versions, skipped = {}, {}, {}, {}, {}
+    load_start = os.getloadavg()[0]
     for eng in engines:
         for wl in workloads:
             print(f"running {wl} on {eng} ...", file=sys.stderr, flush=True)
@@ -224,7 +225,8 @@ def main(argv=None):
                 results.setdefault(eng, {}).update(out["metrics"])
 
     ran = [e for e in engines if e not in skipped]
-    print(f"scale {args.scale}, repeat {args.repeat}, {os.cpu_count()} cores, "
+    print(f"scale {args.scale}, repeat {args.repeat}, {os.cpu_count()} cores "
+          f"(load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end), "
           f"Python {platform.python_version()}; "
           + ", ".join(f"{e} {versions.get(e, '?')}" for e in ran) + "; "
           + ", ".join(f"{d} {importlib.metadata.version(d)}" for d in BASE_LIBS))

@@ -44,14 +44,16 @@ def scaled(n, scale):
     return max(1, int(round(n * scale)))
 
 
+def timed(fn, *args):
+    """Wall time in seconds of one call ``fn(*args)``."""
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
 def median_time(fn, count):
     """Median wall time of ``count`` calls of ``fn()``."""
-    times = []
-    for _ in range(count):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(timed(fn) for _ in range(count))
 
 
 def rss_now():
@@ -64,24 +66,20 @@ def rss_now():
 
 
 def peak_rss_during(fn):
-    """Run ``fn()`` and return (seconds, peak RSS above the RSS before it, bytes).
+    """Run ``fn()`` and return its peak RSS above the RSS before it, in bytes.
 
     The kernel's high-water mark is reset first through /proc/self/clear_refs,
-    so the peak is the one of ``fn`` alone (0 if that is not possible)."""
+    so the peak is the one of ``fn`` alone (0 where that is not possible)."""
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")
     except OSError:
-        fn_start = time.perf_counter()
-        fn()
-        return time.perf_counter() - fn_start, 0
+        return 0
     before = rss_now()
-    t0 = time.perf_counter()
     fn()
-    elapsed = time.perf_counter() - t0
     with open("/proc/self/status") as fh:
         hwm = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM"))
-    return elapsed, max(0, hwm - before)
+    return max(0, hwm - before)
 
 
 def bytes_under(path):
@@ -103,15 +101,12 @@ def w1(engine_cls, base, scale, repeat):
     rows = scaled(10_000_000, scale)
     native = engine_cls.prepare(price_frame(rows))
     raw_bytes = rows * 16
-    times = []
-    for _ in range(repeat):
-        eng = fresh(engine_cls, base)
-        t0 = time.perf_counter()
-        eng.write_frame(native)
-        times.append(time.perf_counter() - t0)
+    stores = [fresh(engine_cls, base) for _ in range(repeat)]
+    times = [timed(eng.write_frame, native) for eng in stores]
+    eng = stores[-1]
     del native
     out = {"W1 write": statistics.median(times), "W1 bytes on disk": eng.bytes_on_disk()}
-    _, read_peak = peak_rss_during(eng.read_all)
+    read_peak = peak_rss_during(eng.read_all)
     out["W1 full read"] = median_time(eng.read_all, repeat)
     out["W1 read peak RSS / raw size"] = read_peak / raw_bytes
     mid = START + pd.Timedelta(seconds=rows // 2)
@@ -127,19 +122,15 @@ def w2(engine_cls, base, scale, repeat):
     """2,000 series x 5,000 rows: bulk backfill, then read one series (median of 100)."""
     series = scaled(2_000, scale)
     frame = engine_cls.prepare_labelled(labelled_frame(series, 5_000))
-    times = []
-    for _ in range(repeat):
-        eng = fresh(engine_cls, base)
-        t0 = time.perf_counter()
-        eng.backfill(frame, by="label")
-        times.append(time.perf_counter() - t0)
+    stores = [fresh(engine_cls, base) for _ in range(repeat)]
+    times = [timed(eng.backfill, frame, "label") for eng in stores]
+    eng = stores[-1]
     labels = [f"s{i:05d}" for i in np.random.default_rng(SEED).integers(0, series, 100)]
     if len(eng.read_series(labels[0])) != 5_000:
         raise AssertionError("read of one series did not return 5,000 rows")
-    it = iter(labels)
     return {
         "W2 backfill": statistics.median(times),
-        "W2 read one series": median_time(lambda: eng.read_series(next(it)), 100),
+        "W2 read one series": statistics.median(timed(eng.read_series, lb) for lb in labels),
     }
 
 
@@ -149,11 +140,7 @@ def w3(engine_cls, base, scale, repeat):
     whole = price_frame(appends * 1_000)
     chunks = [engine_cls.prepare(whole.iloc[i * 1_000:(i + 1) * 1_000]) for i in range(appends)]
     eng = fresh(engine_cls, base)
-    times = []
-    for chunk in chunks:
-        t0 = time.perf_counter()
-        eng.append(chunk)
-        times.append(time.perf_counter() - t0)
+    times = [timed(eng.append, chunk) for chunk in chunks]
     if len(eng.read_all()) != len(whole):
         raise AssertionError("full read after appends lost rows")
     tail = times[int(appends * 0.9):] or times
@@ -171,12 +158,8 @@ def w4(engine_cls, base, scale, repeat):
         count = scaled(n, scale)
         eng = fresh(engine_cls, base)
         eng.backfill(engine_cls.prepare_labelled(labelled_frame(count, 100)), by="label")
-        writes = []
-        for i in range(5):
-            one = engine_cls.prepare(price_frame(100, seed=SEED + count + i))
-            t0 = time.perf_counter()
-            eng.write_one_series(f"new{i}", one)
-            writes.append(time.perf_counter() - t0)
+        extra = [engine_cls.prepare(price_frame(100, seed=SEED + count + i)) for i in range(5)]
+        writes = [timed(eng.write_one_series, f"new{i}", one) for i, one in enumerate(extra)]
         label = f"s{count // 2:05d}"
         if len(eng.read_series(label)) != 100:
             raise AssertionError("read of one series did not return 100 rows")
@@ -201,7 +184,8 @@ def w5(engine_cls, base, scale, repeat):
 
 def w6(engine_cls, base, scale, repeat):
     """W1's rows from a 20-partition dask frame held by the workers, written on
-    a LocalCluster of 1 then 2 worker processes (1 thread each)."""
+    a LocalCluster of 1 then 2 worker processes (1 thread each), after one
+    untimed warm-up write."""
     import dask.dataframe as dd
     from distributed import Client, LocalCluster, wait
 
@@ -210,15 +194,11 @@ def w6(engine_cls, base, scale, repeat):
     out = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             ddf = client.persist(dd.from_pandas(frame, npartitions=20, sort=False))
             wait(ddf)
-            times = []
-            for _ in range(repeat):
-                eng = fresh(engine_cls, base)
-                t0 = time.perf_counter()
-                eng.write_frame(ddf)
-                times.append(time.perf_counter() - t0)
+            fresh(engine_cls, base).write_frame(ddf)  # warm-up: imports on the workers
+            times = [timed(fresh(engine_cls, base).write_frame, ddf) for _ in range(repeat)]
             out[f"W6 write 20 partitions, {workers} worker(s)"] = statistics.median(times)
     return out
 
