@@ -68,9 +68,14 @@ def decode(column: Column, data: bytes | memoryview, where: str = "a segment") -
             f"{where}: not an encoded {column.type} column (column {column.name!r})"
         )
     try:
-        payload = zstandard.ZstdDecompressor().decompress(data[1:])
+        payload = zstandard.ZstdDecompressor().decompress(data[1:], allow_extra_data=False)
     except zstandard.ZstdError as err:
         raise CorruptDataError(f"{where}: cannot decompress column {column.name!r}: {err}") from err
+    except MemoryError as err:
+        # the frame header states the decompressed size, and zstd allocates it up front
+        raise CorruptDataError(
+            f"{where}: column {column.name!r} claims a decompressed size larger than memory"
+        ) from err
     try:
         return _decode_payload(column, expected, payload)
     except (ValueError, TypeError, pa.ArrowException) as err:

@@ -32,6 +32,7 @@ functions passed in by the caller.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,7 @@ EMBED_MAX_SIZE = 1024
 MAX_SHARD_LABELS = 256
 INLINE_SHARD_SIZE = 16 * 1024
 FORMAT_VERSION = 1
+_HEX40 = re.compile(r"[0-9a-f]{40}")
 
 LoadKeys = Callable[["Row"], list[np.ndarray]]
 LoadShard = Callable[[str], "Shard"]
@@ -78,13 +80,23 @@ class Row:
     def decode(cls, data: Any) -> Row:
         """The row stored by :meth:`encode`."""
         start, stop, length, offset, digests = data
-        return cls(tuple(start), tuple(stop), int(length), int(offset),
-                   tuple(bytes(d).hex() for d in digests))
+        # stored bytes are untrusted: check types before use (bytes(2**40) would allocate)
+        if not (_is_key(start) and _is_key(stop) and type(length) is int and length >= 0
+                and type(offset) is int and offset >= 0 and isinstance(digests, list)
+                and all(isinstance(d, bytes) and len(d) == 20 for d in digests)):
+            raise ValueError("a row has a field of the wrong type or size")
+        return cls(tuple(start), tuple(stop), length, offset, tuple(d.hex() for d in digests))
 
     def narrow(self, keys: list[np.ndarray], lo: int, hi: int) -> Row:
         """The part ``[lo, hi)`` of this row, given the row's own index keys."""
         return Row(row_key(keys, lo), row_key(keys, hi - 1), hi - lo, self.offset + lo,
                    self.digests)
+
+
+def _is_key(value: Any) -> bool:
+    """Whether a decoded value is a stored key: a non-empty list of plain scalars."""
+    return (isinstance(value, list) and bool(value)
+            and all(type(v) in (int, float, str, bool) for v in value))
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,10 @@ class Op:
     def decode(cls, data: Any) -> Op:
         """The op stored by :meth:`encode`."""
         label, rng = data
-        return cls(str(label), Range.decode(rng))
+        if not (isinstance(label, str) and isinstance(rng, list) and len(rng) == 3
+                and all(b is None or _is_key(b) for b in rng[:2])):
+            raise ValueError("an op has a field of the wrong type")
+        return cls(label, Range.decode(rng))
 
 
 @dataclass
@@ -144,7 +159,10 @@ class Shard:
                 str(label): tuple(Row.decode(r) for r in items)
                 for label, items in payload["rows"].items()
             }
-            blobs = {bytes(d).hex(): bytes(b) for d, b in payload["blobs"].items()}
+            blobs = {d.hex(): b for d, b in payload["blobs"].items()
+                     if isinstance(d, bytes) and len(d) == 20 and isinstance(b, bytes)}
+            if len(blobs) != len(payload["blobs"]):
+                raise ValueError("an embedded segment is not a 20-byte digest and bytes")
         except (ValueError, TypeError, KeyError, AttributeError,
                 msgpack.exceptions.ExtraData) as err:
             raise CorruptDataError(f"{where}: malformed commit shard: {err}") from err
@@ -299,10 +317,11 @@ class Commit:
             ops = [Op.decode(op) for op in payload["ops"]]
             shards: list[Shard | tuple[str, str, LoadShard, str]] = []
             for first, last, inline, digest in payload["shards"]:
-                if inline is not None:
-                    shards.append(Shard.decode(bytes(inline), where))
-                elif isinstance(digest, str) and len(digest) == 40:
-                    shards.append((str(first), str(last), load_shard, digest))
+                if isinstance(inline, bytes):
+                    shards.append(Shard.decode(inline, where))
+                elif (inline is None and isinstance(digest, str) and _HEX40.fullmatch(digest)
+                      and isinstance(first, str) and isinstance(last, str)):
+                    shards.append((first, last, load_shard, digest))
                 else:
                     raise ValueError("a shard entry has neither bytes nor a digest")
         except CorruptDataError:
@@ -311,6 +330,10 @@ class Commit:
                 msgpack.exceptions.ExtraData) as err:
             raise CorruptDataError(f"{where}: malformed revision: {err}") from err
         return cls(shards), ops
+
+    def loaded_shards(self) -> list[Shard]:
+        """The shards decoded so far (inline ones at first; stored ones once loaded)."""
+        return [entry for entry in self._shards if isinstance(entry, Shard)]
 
     def stored_shards(self) -> list[str]:
         """Digests of the shard blobs this commit references."""

@@ -114,7 +114,12 @@ class Range:
         a, b = self.start[:n], self.stop[:n]
         if a != b:
             return a > b
-        return len(self.start) == len(self.stop) and self.closed != "both"
+        if len(self.start) < len(self.stop):
+            # keys in the range start with ``start`` only if it is included
+            return not self.left_closed
+        if len(self.start) > len(self.stop):
+            return not self.right_closed
+        return self.closed != "both"
 
     def positions(self, keys: list[np.ndarray]) -> tuple[int, int]:
         """The slice ``[lo, hi)`` of sorted ``keys`` that lies in the range."""

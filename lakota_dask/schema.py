@@ -33,6 +33,11 @@ ALIASES = {
 }
 
 
+TIME_UNITS = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns")
+#: the units pandas can hold; coarser ones are shown in seconds
+PANDAS_UNITS = ("s", "ms", "us", "ns")
+
+
 def _parse_dtype(name: str, type_name: str) -> np.dtype | None:
     """The numpy dtype of a type name, or ``None`` for text columns."""
     alias = ALIASES.get(type_name, type_name)
@@ -47,6 +52,11 @@ def _parse_dtype(name: str, type_name: str) -> np.dtype | None:
         ) from err
     if dtype.kind not in "biufmM":
         raise SchemaError(f"column {name!r}: type {type_name!r} is not supported")
+    if dtype.kind in "mM" and np.datetime_data(dtype)[0] not in TIME_UNITS:
+        raise SchemaError(
+            f"column {name!r}: type {type_name!r} needs a unit from {TIME_UNITS}, "
+            "as in 'M8[ms]'"
+        )
     return dtype
 
 
@@ -82,47 +92,76 @@ class Column:
     def _cast(self, values: Any) -> np.ndarray:
         dtype = self.dtype
         if isinstance(values, (pd.Series, pd.Index)):
-            if dtype is not None and dtype.kind == "M" and isinstance(
-                values.dtype, pd.DatetimeTZDtype
-            ):
-                values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-            values = values.to_numpy(dtype=object if dtype is None else None)
+            values = _plain_values(values, dtype)
         if dtype is None:
-            arr = np.asarray(values, dtype=object)
-            bad = [v for v in arr[:1000] if not isinstance(v, str)]
-            if bad or not all(isinstance(v, str) for v in arr):
-                example = bad[0] if bad else next(v for v in arr if not isinstance(v, str))
+            return self._cast_text(values)
+        if len(values) == 0:
+            return np.empty(0, dtype=dtype)
+        if dtype.kind in "mM":
+            return self._cast_time(values, dtype)
+        return self._cast_number(values, dtype)
+
+    def _cast_text(self, values: Any) -> np.ndarray:
+        arr = np.asarray(values, dtype=object)
+        for value in arr:
+            if not isinstance(value, str):
                 raise SchemaError(
-                    f"column {self.name!r}: expected text, found {example!r} "
-                    f"({type(example).__name__})"
+                    f"column {self.name!r}: expected text, found {value!r} "
+                    f"({type(value).__name__})"
                 )
-            return arr
+        return arr
+
+    def _cast_time(self, values: Any, dtype: np.dtype) -> np.ndarray:
         arr = np.asarray(values)
-        if dtype.kind == "M":
-            if arr.dtype.kind in "OUS":
-                arr = pd.to_datetime(arr).to_numpy()
-            elif arr.dtype.kind not in "M":
-                raise SchemaError(
-                    f"column {self.name!r}: expected {self.type} values, found {arr.dtype}"
-                )
-            return arr.astype(dtype)
+        if arr.dtype.kind in "OUS":
+            arr = _parse_times(arr, dtype)
+        elif arr.dtype.kind != dtype.kind:
+            raise SchemaError(
+                f"column {self.name!r}: expected {self.type} values, found {arr.dtype}"
+            )
+        out = arr.astype(dtype)
+        # a finer unit can overflow silently (year 1500 does not fit in nanoseconds)
+        finer = arr.dtype != dtype and np.promote_types(arr.dtype, dtype) == dtype
+        if finer and not np.array_equal(out.astype(arr.dtype).view("i8"), arr.view("i8")):
+            raise SchemaError(f"column {self.name!r}: values out of range for {self.type}")
+        return out
+
+    def _cast_number(self, values: Any, dtype: np.dtype) -> np.ndarray:
+        arr = np.asarray(values)
+        if dtype.kind in "iu" and arr.dtype.kind in "fO":
+            exact = _exact_integers(values, dtype)
+            if exact is not None:
+                return exact
         if arr.dtype.kind in "OUS":
             if dtype.kind == "b":
                 raise SchemaError(f"column {self.name!r}: expected booleans, found text")
-            arr = arr.astype(dtype)
-        if arr.dtype.kind == "M" or arr.dtype.kind == "m":
+            # objects may hold None (NaN as a float, refused below for integers)
+            as_float = arr.dtype.kind == "O" and dtype.kind in "iu"
+            arr = arr.astype(np.float64 if as_float else dtype)
+        if arr.dtype.kind in "mM":
             raise SchemaError(f"column {self.name!r}: expected {self.type}, found {arr.dtype}")
-        if dtype.kind in "iu" and arr.dtype.kind == "f":
-            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-                raise SchemaError(
-                    f"column {self.name!r}: float values with fractions, NaN or inf "
-                    f"cannot be stored as {self.type}"
-                )
-        if dtype.kind in "iu" and arr.dtype.kind in "iu" and arr.size:
-            info = np.iinfo(dtype)
-            if arr.min() < info.min or arr.max() > info.max:
-                raise SchemaError(f"column {self.name!r}: values out of range for {self.type}")
+        if dtype.kind == "b" and arr.dtype.kind != "b":
+            if not np.all((arr == 0) | (arr == 1)):
+                raise SchemaError(f"column {self.name!r}: booleans must be True/False or 0/1")
+        if dtype.kind in "iu" and arr.dtype.kind in "iuf":
+            self._check_int_range(arr, dtype)
         return arr.astype(dtype)
+
+    def _check_int_range(self, arr: np.ndarray, dtype: np.dtype) -> None:
+        if arr.dtype.kind == "f" and not (
+            np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
+        ):
+            raise SchemaError(
+                f"column {self.name!r}: float values with fractions, NaN or inf "
+                f"cannot be stored as {self.type}"
+            )
+        info = np.iinfo(dtype)
+        # as floats the upper bound must be exclusive: float(2**63 - 1) == 2**63
+        too_big = arr.max() > info.max if arr.dtype.kind in "iu" else (
+            arr.max() >= float(info.max) + 1
+        )
+        if arr.min() < info.min or too_big:
+            raise SchemaError(f"column {self.name!r}: values out of range for {self.type}")
 
     def empty(self) -> np.ndarray:
         """An empty array of this column's type."""
@@ -217,7 +256,7 @@ class Schema:
         """The schema of a JSON string made by :meth:`dumps`."""
         try:
             return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, RecursionError) as err:
             raise SchemaError(f"not a schema description: {text[:80]!r}") from err
 
     # -- frames --------------------------------------------------------------------
@@ -234,9 +273,13 @@ class Schema:
         (the message names the first bad row). Returns a dict of numpy arrays.
         """
         if isinstance(frame, pd.DataFrame):
-            source: Mapping[str, Any] = {c: frame[c] for c in frame.columns}
-            if frame.index.name in self.names and frame.index.name not in frame.columns:
-                source = {frame.index.name: frame.index, **source}
+            # index levels named like schema columns count as columns (set_index undone)
+            levels = {
+                name: frame.index.get_level_values(name)
+                for name in frame.index.names
+                if name in self.names and name not in frame.columns
+            }
+            source: Mapping[str, Any] = {**levels, **{c: frame[c] for c in frame.columns}}
         elif isinstance(frame, Mapping):
             source = frame
         else:
@@ -256,6 +299,40 @@ class Schema:
             raise SchemaError(f"columns have different lengths: {lengths}")
         check_sorted(self, arrays)
         return arrays
+
+
+def _plain_values(values: pd.Series | pd.Index, dtype: np.dtype | None) -> np.ndarray:
+    """The numpy values of a pandas column; time zones become naive UTC."""
+    if dtype is not None and dtype.kind == "M" and isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = pd.Series(values).dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.to_numpy(dtype=object if dtype is None else None)
+
+
+def _parse_times(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Text or objects (datetimes, None) as datetime64/timedelta64 values."""
+    if dtype.kind == "m":
+        return pd.to_timedelta(arr).to_numpy()
+    # utc=True accepts offsets ("...+01:00") and reads naive values as UTC; ISO 8601 text
+    # may mix precisions ("2020-01-01", "2020-01-01T10:00:00.5"), other text is guessed
+    try:
+        parsed = pd.to_datetime(arr, utc=True, format="ISO8601")
+    except ValueError:
+        parsed = pd.to_datetime(arr, utc=True, format="mixed")
+    return parsed.tz_localize(None).to_numpy()
+
+
+def _exact_integers(values: Any, dtype: np.dtype) -> np.ndarray | None:
+    """Python integers (beyond int64 too) as an exact array; ``None`` if some are not.
+
+    ``np.asarray([0, 2**64 - 1])`` is float64 and loses the last digits, so lists of
+    integers are converted from the Python values themselves.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return None
+    items = np.asarray(values, dtype=object).tolist()
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+        return None
+    return np.array(items, dtype=dtype)  # OverflowError (a SchemaError) when out of range
 
 
 def _column(name: str, kind: str) -> Column:
@@ -306,18 +383,19 @@ def _check_no_nat(schema: Schema, arrays: Mapping[str, np.ndarray]) -> None:
                 )
 
 
-COARSE_UNITS = ("D", "W", "M", "Y", "h", "m")
-
-
 def to_pandas(schema: Schema, arrays: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """A pandas frame of schema-typed arrays (text columns get pandas' text dtype)."""
+    """A pandas frame of schema-typed arrays.
+
+    Text columns get pandas' text dtype (``str`` on pandas 3). pandas holds date-times in
+    seconds at the coarsest, so ``date`` (``datetime64[D]``) columns come back as
+    ``datetime64[s]`` holding midnights; :meth:`Series.frame` keeps the stored unit.
+    """
     data = {}
     for name, arr in arrays.items():
         if schema[name].is_text:
             data[name] = pd.Series(arr, dtype="str")
-        elif arr.dtype.kind == "M" and np.datetime_data(arr.dtype)[0] in COARSE_UNITS:
-            # pandas has no day resolution: dates become seconds
-            data[name] = arr.astype("datetime64[s]")
+        elif arr.dtype.kind in "mM" and np.datetime_data(arr.dtype)[0] not in PANDAS_UNITS:
+            data[name] = arr.astype(f"{arr.dtype.kind}8[s]")
         else:
             data[name] = arr
     return pd.DataFrame(data, columns=list(arrays))

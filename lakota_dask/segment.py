@@ -20,13 +20,13 @@ import numpy as np
 
 from .codec import blob_path, decode, encode
 from .commit import EMBED_MAX_SIZE, Commit, Row
-from .errors import SegmentMissingError
+from .errors import CorruptDataError, SegmentMissingError
 from .keys import comparable, row_key
-from .schema import Schema
+from .schema import Column, Schema
 from .storage import Pod
 from .utils import hexdigest
 
-__all__ = ["EncodedWrite", "encode_rows", "read_blobs", "read_row_columns"]
+__all__ = ["EncodedWrite", "decode_slice", "encode_rows", "read_blobs", "read_row_columns"]
 
 SEGMENT_ROWS = 256 * 1024
 
@@ -124,7 +124,22 @@ def read_row_columns(
         for name in columns:
             digest = row.digests[position[name]]
             where = f"{pod.location}/{blob_path(digest)}"
-            values = decode(schema[name], found[digest], where)
-            arrays[name] = values[row.offset : row.offset + row.length]
+            arrays[name] = decode_slice(schema[name], found[digest], row, where)
         out.append(arrays)
     return out
+
+
+def decode_slice(column: Column, data: bytes, row: Row, where: str) -> np.ndarray:
+    """The values ``[offset, offset + length)`` of a segment for ``row``.
+
+    :class:`CorruptDataError` if the segment holds fewer values than the row claims: a
+    silent short slice would return a frame with columns of different lengths.
+    """
+    values = decode(column, data, where)
+    end = row.offset + row.length
+    if row.offset < 0 or row.length < 0 or len(values) < end:
+        raise CorruptDataError(
+            f"{where}: column {column.name!r} holds {len(values)} values, but the commit "
+            f"reads [{row.offset}, {end})"
+        )
+    return values[row.offset : end]

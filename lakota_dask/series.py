@@ -72,7 +72,11 @@ class Series:
 
     def write_range(self, arrays: dict[str, np.ndarray], start: Any, stop: Any,
                     closed: Closed) -> Range | None:
-        """The range a write replaces; ``SchemaError`` if rows fall outside it."""
+        """The range a write replaces; ``SchemaError`` if rows fall outside it.
+
+        A bound not given is the frame's first (last) key and is always included:
+        ``closed`` applies to the bounds given.
+        """
         check_closed(closed)
         keys = key_arrays(self.schema, arrays)
         n = len(keys[0])
@@ -83,7 +87,7 @@ class Series:
         rng = Range(
             make_key(self.schema, start) if start is not None else first,
             make_key(self.schema, stop) if stop is not None else last,
-            closed,
+            _closed_ends(closed, start is None, stop is None),
         )
         if n and not (rng.contains(first) and rng.contains(last)):
             raise SchemaError(
@@ -94,9 +98,9 @@ class Series:
 
     def delete(self, start: Any = None, stop: Any = None,
                closed: Closed = "both") -> Revision | None:
-        """Remove the rows of ``[start, stop]`` (everything when both are ``None``)."""
-        rng = Range(make_key(self.schema, start), make_key(self.schema, stop),
-                    check_closed(closed))
+        """Remove the rows of ``[start, stop]``: by default the slice, so everything of an
+        unsliced series, and only ``a..b`` of ``series[a:b]``."""
+        rng = self._bounds(start, stop, closed)
         return self.collection.apply([(self.label, rng, [], {})])
 
     # -- reads ---------------------------------------------------------------------
@@ -110,6 +114,8 @@ class Series:
         if select is None:
             return self.schema.names
         names = [select] if isinstance(select, str) else list(select)
+        if not names:
+            raise SchemaError(f"select names no column; pick from {self.schema.names}")
         for name in names:
             self.schema[name]  # SchemaError for unknown columns
         return names
@@ -128,6 +134,8 @@ class Series:
         """The rows in ``[start, stop]`` as a dict of numpy arrays."""
         rng = self._bounds(start, stop, closed)
         columns = self._columns(select)
+        _check_count("limit", limit)
+        _check_count("offset", offset)
         commit, rows = self.rows(rng, before)
         return self.read_rows(commit, rows, rng, columns, limit, offset)
 
@@ -175,23 +183,32 @@ class Series:
                            before=before, columns=columns, **options)
 
     def __len__(self) -> int:
-        _, rows = self.rows()
-        return sum(r.length for r in rows)
+        rng = self._bounds(None, None, "both")
+        commit, rows = self.rows(rng)
+        return self._count(commit, rows, rng)
+
+    def _count(self, commit: Commit, rows: list[Row], rng: Range) -> int:
+        """How many values of ``rows`` lie in ``rng`` (reads keys only for partial rows)."""
+        if all(rng.after_start(r.start) and rng.before_stop(r.stop) for r in rows):
+            return sum(r.length for r in rows)
+        first = self.schema.index[0]
+        return len(self.read_rows(commit, rows, rng, [first])[first])
 
     def tail(self, n: int = 10, before: Any = None) -> pd.DataFrame:
-        """The last ``n`` rows as a pandas DataFrame."""
-        commit, rows = self.rows(before=before)
-        total = sum(r.length for r in rows)
-        arrays = self.read_rows(commit, rows, Range(), self.schema.names,
-                                offset=max(total - n, 0))
+        """The last ``n`` rows (of the slice, for ``series[a:b]``) as a pandas DataFrame."""
+        _check_count("n", n)
+        rng = self._bounds(None, None, "both")
+        commit, rows = self.rows(rng, before)
+        offset = max(self._count(commit, rows, rng) - n, 0)
+        arrays = self.read_rows(commit, rows, rng, self.schema.names, offset=offset)
         return to_pandas(self.schema, arrays)
 
     def paginate(self, step: int = PAGE_ROWS, start: Any = None, stop: Any = None,
                  closed: Closed = "both", before: Any = None,
                  select: Any = None) -> Iterator[pd.DataFrame]:
         """Frames of at most ``step`` rows covering ``[start, stop]``, in order."""
-        if step < 1:
-            raise ValueError(f"step must be a positive number of rows, not {step}")
+        if not isinstance(step, (int, np.integer)) or step < 1:
+            raise SchemaError(f"step must be a positive number of rows, not {step!r}")
         rng = self._bounds(start, stop, closed)
         columns = self._columns(select)
         commit, rows = self.rows(rng, before)
@@ -203,6 +220,22 @@ class Series:
                 return
             yield to_pandas(self.schema, arrays)
             offset += size
+
+
+def _check_count(name: str, value: Any) -> None:
+    """Refuse a ``limit``, ``offset`` or ``n`` that is not a count of rows."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise SchemaError(f"{name} must be a number of rows (an integer >= 0), not {value!r}")
+
+
+def _closed_ends(closed: Closed, close_start: bool, close_stop: bool) -> Closed:
+    """``closed`` with the start and/or the stop forced to be included."""
+    left = close_start or closed in ("both", "left")
+    right = close_stop or closed in ("both", "right")
+    return {(True, True): "both", (True, False): "left", (False, True): "right",
+            (False, False): "neither"}[(left, right)]
 
 
 def _skip_rows(rows: list[Row], offset: int) -> tuple[list[Row], int]:
