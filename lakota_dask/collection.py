@@ -32,9 +32,11 @@ from .storage import Pod
 from .utils import hexdigest
 
 if TYPE_CHECKING:
+    from .history import DefragResult, MergeResult, TrimResult
     from .repo import Repo
+    from .sync import PullResult
 
-__all__ = ["Change", "Collection", "check_label"]
+__all__ = ["Change", "Collection", "check_label", "check_shard"]
 
 #: (series label, range replaced, new rows, embedded blobs of those rows)
 Change = tuple[str, Range, list[Row], dict[str, bytes]]
@@ -54,6 +56,40 @@ def check_label(label: Any, what: str = "series") -> str:
     if any(ord(c) < 32 for c in label):
         raise InvalidLabelError(f"a {what} label cannot hold control characters: {label!r}")
     return label
+
+
+def check_shard(schema: Schema, shard: Shard, where: str) -> Shard:
+    """``shard`` if its rows fit ``schema``, else :class:`CorruptDataError`.
+
+    A stored shard is untrusted input: keys of the wrong type would fail deep inside a
+    comparison or ``numpy.searchsorted``, and a missing digest inside a read.
+    """
+    key_types = [str if c.is_text else bool if c.dtype.kind == "b"
+                 else float if c.dtype.kind == "f" else int
+                 for c in schema.columns if c.index]
+    for label, rows in shard.rows.items():
+        for row in rows:
+            if not (len(row.digests) == len(schema.columns)
+                    and len(row.start) == len(row.stop) == len(key_types)
+                    and all(map(isinstance, row.start + row.stop, key_types * 2))
+                    and row.start <= row.stop):
+                raise CorruptDataError(
+                    f"{where}: a row of series {label!r} does not fit the schema {schema}"
+                )
+    return shard
+
+
+def _check_by_column(frame: pd.DataFrame, by: str) -> None:
+    """Refuse a ``write_many`` frame without column ``by`` or with rows lacking a label."""
+    if by not in frame.columns:
+        raise SchemaError(f"write_many: no column {by!r} to split by; columns: "
+                          f"{list(frame.columns)}")
+    # groupby would silently drop the rows whose label is missing
+    missing = np.flatnonzero(frame[by].isna().to_numpy())
+    if missing.size:
+        raise InvalidLabelError(
+            f"write_many: column {by!r} has no label at row {missing[0]}; every row needs one"
+        )
 
 
 class Collection:
@@ -93,7 +129,7 @@ class Collection:
         where = f"{self.pod.location}/{blob_path(digest)}"
         if hexdigest(data) != digest:
             raise CorruptDataError(f"{where}: content does not match its digest")
-        return Shard.decode(data, where, stored_as=digest)
+        return check_shard(self.schema, Shard.decode(data, where, stored_as=digest), where)
 
     def read_revision(self, revision: Revision) -> tuple[Commit, list[Op]]:
         """The commit and ops of ``revision`` (cached: revisions never change)."""
@@ -101,6 +137,8 @@ class Collection:
         if cached is None:
             where = f"{self.pod.location}/{self.folder}/{revision.path}"
             cached = Commit.decode(revision.read(), self._load_shard, where)
+            for shard in cached[0].loaded_shards():
+                check_shard(self.schema, shard, where)
             self._remember(revision.child, cached)
         return cached
 
@@ -184,9 +222,7 @@ class Collection:
             return write_many(self, frame, by=by)
         if not isinstance(frame, pd.DataFrame):
             frame = pd.DataFrame(frame)
-        if by not in frame.columns:
-            raise SchemaError(f"write_many: no column {by!r} to split by; columns: "
-                              f"{list(frame.columns)}")
+        _check_by_column(frame, by)
         encoded_all = EncodedWrite()
         changes: list[Change] = []
         for label, group in frame.groupby(by, sort=True):
@@ -211,7 +247,52 @@ class Collection:
         rows = commit.rows(check_label(old))
         if not rows:
             raise SeriesNotFoundError(f"no series {old!r} in collection {self.label!r}")
+        if check_label(new) == old:
+            return None  # replacing ``new`` then dropping ``old`` would delete the series
         blobs = {d: b for r in rows for d in r.digests
                  if (b := commit.blob(d, old)) is not None}
         return self.apply([(check_label(new), Range(), list(rows), blobs),
                            (old, Range(), [], {})])
+
+    # -- dask ----------------------------------------------------------------------
+    def ddf(self, labels: list[str] | None = None, start: Any = None, stop: Any = None,
+            closed: str = "both", before: Any = None, columns: list[str] | None = None,
+            **options: Any) -> Any:
+        """Several series (default: all) as one lazy dask DataFrame, with a label column.
+
+        See :func:`lakota_dask.dask_io.read_collection` for the options.
+        """
+        from .dask_io import read_collection  # dask graphs sit above this layer
+
+        return read_collection(self, labels=labels, start=start, stop=stop, closed=closed,
+                               before=before, columns=columns, **options)
+
+    # -- history and sync (implemented in lakota_dask.history and lakota_dask.sync) ---
+    def merge(self) -> MergeResult:
+        """Join the heads of the changelog into one revision; see :func:`history.merge`."""
+        from .history import merge  # history sits above this layer
+
+        return merge(self)
+
+    def trim(self, before: Any = None) -> TrimResult:
+        """Drop revisions up to ``before`` (default: all but the last state)."""
+        from .history import trim
+
+        return trim(self, before)
+
+    def defrag(self, segment_rows: int | None = None) -> DefragResult:
+        """Rewrite runs of small rows into large segments, in one revision."""
+        from .history import defrag
+        from .segment import SEGMENT_ROWS
+
+        return defrag(self, SEGMENT_ROWS if segment_rows is None else segment_rows)
+
+    def pull(self, other: Collection, shallow: bool = False) -> PullResult:
+        """Copy the revisions of ``other`` this collection lacks, with their data."""
+        from .sync import pull_collection  # sync sits above this layer
+
+        return pull_collection(self, other, shallow)
+
+    def push(self, other: Collection, shallow: bool = False) -> PullResult:
+        """Copy this collection's revisions that ``other`` lacks into it."""
+        return other.pull(self, shallow)

@@ -14,21 +14,30 @@ Layout of a repository::
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .codec import blob_path
 from .collection import Collection, check_label
-from .errors import AlreadyExistsError, CollectionNotFoundError, SchemaError
+from .errors import AlreadyExistsError, CollectionNotFoundError, CorruptDataError, SchemaError
+from .history import RepoMergeResult, merge, view_commit
+from .keys import Range
 from .schema import Schema
 from .storage import Pod, open_pod
 from .utils import hexdigest
+
+if TYPE_CHECKING:
+    from .check import CheckResult
+    from .gc import GcResult
+    from .sync import PullResult
 
 __all__ = ["Repo"]
 
 REGISTRY_FOLDER = blob_path("0" * 40)
 REGISTRY_SCHEMA = Schema(label="str*", schema="str", folder="str")
 REGISTRY_SERIES = "collections"
+_FOLDER = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{36}")
 
 
 class Repo:
@@ -62,10 +71,13 @@ class Repo:
     # -- registry ------------------------------------------------------------------
     def _entries(self, label: str | None = None) -> dict[str, tuple[str, str]]:
         series = self.registry.series(REGISTRY_SERIES)
-        if label is None:
-            frame = series.frame()
-        else:
-            frame = series.frame(start=label, stop=label)
+        # with several registry heads (collections created or deleted concurrently), read
+        # them all replayed together, so that no collection hides behind the last head
+        commit = view_commit(self.registry)
+        rng = Range() if label is None else Range((label,), (label,))
+        rows = [r for r in commit.rows(REGISTRY_SERIES)
+                if rng.after_start(r.stop) and rng.before_stop(r.start)]
+        frame = series.read_rows(commit, rows, rng, REGISTRY_SCHEMA.names)
         return {
             lbl: (schema, folder)
             for lbl, schema, folder in zip(frame["label"], frame["schema"], frame["folder"])
@@ -88,9 +100,24 @@ class Repo:
                 f"no collection {label!r} in {self.pod.location}; "
                 f"existing collections: {known or 'none'}"
             )
-        collection = Collection(label, Schema.loads(entry[0]), self.pod, entry[1], self)
+        schema, folder = self._checked_entry(label, entry)
+        collection = Collection(label, schema, self.pod, folder, self)
         self._collections[label] = collection
         return collection
+
+    def _checked_entry(self, label: str, entry: tuple[str, str]) -> tuple[Schema, str]:
+        """The schema and folder of a registry entry; :class:`CorruptDataError` if invalid.
+
+        Registry rows are read from storage: a folder that is not a content address could
+        point outside the repository (and ``delete`` removes files from it).
+        """
+        where = f"{self.pod.location}/{REGISTRY_FOLDER}: collection {label!r}"
+        if not _FOLDER.fullmatch(entry[1]):
+            raise CorruptDataError(f"{where} has an invalid folder {entry[1][:80]!r}")
+        try:
+            return Schema.loads(entry[0]), entry[1]
+        except SchemaError as err:
+            raise CorruptDataError(f"{where} has an invalid schema: {err}") from err
 
     def __truediv__(self, label: str) -> Collection:
         return self.collection(label)
@@ -135,13 +162,13 @@ class Repo:
         missing = [label for label in labels if label not in entries]
         if missing:
             raise CollectionNotFoundError(f"no collection {missing} in {self.pod.location}")
+        folders = [self._checked_entry(label, entries[label])[1] for label in labels]
         series = self.registry.series(REGISTRY_SERIES)
         with self.registry.multi():
             for label in labels:
                 series.delete(label, label)
-        for label in labels:
+        for label, folder in zip(labels, folders):
             self._collections.pop(label, None)
-            folder = entries[label][1]
             self.pod.rm(f"{folder}/{name}" for name in self.pod.ls(folder))
 
     def rename(self, old: str, new: str) -> Collection:
@@ -159,3 +186,57 @@ class Repo:
             series.write({"label": [new], "schema": [schema], "folder": [folder]})
         self._collections.pop(old, None)
         return self.collection(new)
+
+    def check(self) -> CheckResult:
+        """Verify every file the kept revisions reference, in parallel; change nothing.
+
+        Returns a :class:`~lakota_dask.check.CheckResult` listing missing and corrupt
+        files (see :func:`lakota_dask.check.check`).
+        """
+        from .check import check  # the scrub runs dask graphs, a layer above
+
+        return check(self)
+
+    # -- history, sync and gc (implemented in lakota_dask.history, .sync and .gc) -----
+    def pull(self, remote: Repo, *labels: str, shallow: bool = False) -> PullResult:
+        """Copy collections of ``remote`` (default: all, with the registry) into this repo.
+
+        Missing collections are created with the remote schema; a collection with another
+        schema here raises :class:`SchemaError`. ``shallow`` copies only the heads of each
+        collection and the data they reference.
+        """
+        from .sync import pull_repo  # sync runs dask graphs, a layer above
+
+        # registry rows (folders) may change during the pull: no cached collection survives
+        self._collections.clear()
+        try:
+            return pull_repo(self, remote, *labels, shallow=shallow)
+        finally:
+            self._collections.clear()
+
+    def push(self, remote: Repo, *labels: str, shallow: bool = False) -> PullResult:
+        """Copy collections of this repo into ``remote`` (``remote.pull(self, ...)``)."""
+        return remote.pull(self, *labels, shallow=shallow)
+
+    def merge(self) -> RepoMergeResult:
+        """Merge the registry, then every collection with several heads."""
+        done = RepoMergeResult()
+        registry = merge(self.registry)
+        if registry.revision is not None:
+            done.collections[self.registry.label] = registry
+            self._collections.clear()
+        for label in self.ls():
+            collection = self.collection(label)
+            if len(collection.changelog.heads()) > 1:
+                done.collections[label] = merge(collection)
+        return done
+
+    def gc(self, timeout: float | None = None) -> GcResult:
+        """Soft-delete unreferenced files, delete those soft-deleted over ``timeout`` s ago.
+
+        ``timeout`` defaults to ``lakota.gc-timeout`` in ``dask.config`` or one hour; see
+        :mod:`lakota_dask.gc`.
+        """
+        from .gc import gc
+
+        return gc(self, timeout)
