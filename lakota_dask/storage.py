@@ -11,7 +11,8 @@ Kinds of pod:
   name and are renamed into place; a revision is published with ``os.link`` so that it is
   create-only; :meth:`Pod.flush` is one ``syncfs`` per commit when the pod is durable.
 - :class:`MemoryPod` (``"memory://"``): a fresh private fsspec memory store per pod.
-- :class:`S3Pod` (``"s3://bucket/prefix"`` or the seed's ``"s3:///bucket"``), through s3fs.
+- :class:`S3Pod` (``"s3://bucket/prefix"`` or the seed's ``"s3:///bucket"``), through s3fs:
+  one request per operation, revisions created by a conditional PUT (``If-None-Match: *``).
 - :class:`CachePod` (a list of addresses): lists from the remote, reads the local copy
   first and fills it on a miss, writes to both.
 
@@ -30,12 +31,25 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 import fsspec
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+from fsspec.asyn import sync
 
 from .errors import (
     CommitConflictError,
     InvalidURLError,
+    LakotaError,
     SchedulerError,
     SegmentMissingError,
     StorageError,
@@ -189,11 +203,17 @@ class FilePod(Pod):
         full = self.full(path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         tmp = f"{full}.tmp-{uuid.uuid4().hex}"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            if sync:
-                fh.flush()
-                os.fsync(fh.fileno())
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                if sync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except OSError:
+            # a full disk leaves a partial file that nothing references: remove it now
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
         return tmp
 
     def write(self, path: str, data: bytes) -> None:
@@ -215,6 +235,21 @@ class FilePod(Pod):
                 os.unlink(tmp)
             if self.durable:
                 _fsync_dir(os.path.dirname(full))
+
+    def ls(self, path: str = "") -> list[str]:
+        # docstring inherited; os.listdir reads names only, where fsspec stats every entry
+        # (a changelog is listed on every read and write)
+        self._log("LIST", path)
+        full = self.full(path)
+        try:
+            with self._errors(path):
+                return sorted(os.listdir(full))
+        except SegmentMissingError:
+            return []
+        except StorageError:
+            if os.path.isfile(full):  # like fsspec: a file lists as itself
+                return [posixpath.basename(full)]
+            raise
 
     def walk(self, path: str = "") -> list[str]:
         # docstring inherited; os.walk is much faster than fsspec's find on big trees
@@ -268,14 +303,57 @@ class MemoryPod(Pod):
 
 
 class S3Pod(Pod):
-    """A prefix of an S3 bucket, through s3fs."""
+    """A prefix of an S3 bucket, through s3fs: ``s3://bucket/prefix`` or ``s3:///bucket``.
+
+    Parameters
+    ----------
+    root
+        ``"bucket"`` or ``"bucket/prefix"``.
+    storage_options
+        Options of :class:`s3fs.S3FileSystem`: ``endpoint_url``, ``key``, ``secret``,
+        ``token``, ``profile``, ``client_kwargs``, ``config_kwargs``... What they leave out
+        comes from botocore's usual sources: ``AWS_ENDPOINT_URL`` (or
+        ``AWS_ENDPOINT_URL_S3``), ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+        ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``, ``AWS_DEFAULT_REGION`` and ``~/.aws``.
+
+    Notes
+    -----
+    *Errors are reported on first use.* Opening the pod sends no request, so opening a
+    repository (or unpickling its pod in a worker process) is free. The first operation
+    (for a repository: the first listing of its registry) reports a missing bucket,
+    refused credentials or an unreachable endpoint as one :class:`StorageError` naming
+    the URL. An unreachable endpoint is reported once botocore's own retries are spent
+    (about 10 s by default; ``config_kwargs={"retries": {"max_attempts": 1}}`` shortens
+    that).
+
+    *Revisions are create-only.* :meth:`write_new` is one PUT with ``If-None-Match: *``:
+    on AWS S3 and on servers that honour the header (moto does), a second create of the
+    same name fails with :class:`CommitConflictError` and the first file stays. A server
+    that ignores the header replaces the file instead; since a revision's name holds the
+    SHA-1 of its content, the replacement has the same bytes, so no revision is lost or
+    altered, only the conflict goes unreported. A PUT is atomic: a reader never sees a
+    half-written object, on any server.
+
+    *Requests.* Each operation is the fewest S3 requests that do it: ``read`` one GET
+    (s3fs would first HEAD the object to choose a ranged download), ``read_many`` one GET
+    per file, sent concurrently, ``write``/``write_new`` one PUT, ``write_many`` one PUT
+    per file, concurrently, ``ls`` and ``walk`` one LIST per 1,000 entries (pages are
+    followed), ``rm`` one bulk DELETE per 1,000 files, ``mv`` a HEAD, a COPY and a DELETE.
+    Listings never come from s3fs's listing cache: the changelog must be read fresh.
+
+    *Pickling.* The pod pickles as its root and storage options; a worker process opens
+    its own connection from them. The options may hold credentials: they are never put in
+    logs, messages or reprs, but they do travel inside pickles (as with fsspec itself).
+    """
 
     protocol = "s3"
 
     def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
         self.storage_options = dict(storage_options or {})
-        fs = fsspec.filesystem("s3", **self.storage_options)
+        # listings must be fresh (a stale changelog hides revisions): no listing cache
+        fs = fsspec.filesystem("s3", **{**self.storage_options, "use_listings_cache": False})
         super().__init__(fs, root.strip("/"))
+        self.bucket = self.root.split("/", 1)[0]
 
     @property
     def location(self) -> str:
@@ -285,20 +363,80 @@ class S3Pod(Pod):
     def __reduce__(self) -> tuple[Any, ...]:
         return (S3Pod, (self.root, self.storage_options))
 
-    def ls(self, path: str = "") -> list[str]:
-        # docstring inherited; s3fs caches listings, and the changelog must be read fresh
-        self.fs.invalidate_cache(self.full(path))
-        return super().ls(path)
+    @contextmanager
+    def _errors(self, path: str) -> Iterator[None]:
+        # docstring inherited; the base maps s3fs's builtin errors per file, then a
+        # failure of the whole store (bucket, login, network) replaces that message
+        try:
+            with super()._errors(path):
+                yield
+        except LakotaError as err:
+            problem = self._problem(err.__cause__) if err.__cause__ is not None else None
+            if problem is None:
+                raise
+            raise problem from None
+        except (BotoCoreError, ClientError, aiohttp.ClientError) as err:
+            code = _s3_code(err) or type(err).__name__
+            raise (self._problem(err) or StorageError(
+                f"{self.location}/{path}: the S3 request failed ({code})"
+            )) from None
+
+    def _problem(self, err: BaseException) -> LakotaError | None:
+        """The error to raise for a failure of the store as a whole (bucket, login, network)."""
+        code = _s3_code(err)
+        if code == "NoSuchBucket":
+            return StorageError(
+                f"{self.location}: the bucket {self.bucket!r} does not exist on this S3 "
+                "endpoint; create it or fix the URL (and the endpoint_url)"
+            )
+        if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
+            return StorageError(
+                f"{self.location}: no S3 credentials found ({type(err).__name__}); "
+                f"{_CREDENTIAL_HINT}"
+            )
+        if code in _CREDENTIAL_CODES:
+            return StorageError(
+                f"{self.location}: the S3 server refused the credentials ({code}); "
+                f"{_CREDENTIAL_HINT}"
+            )
+        if code in ("AccessDenied", "AllAccessDisabled"):
+            return StorageError(
+                f"{self.location}: access denied ({code}); the credentials in use may not "
+                "read or write this bucket"
+            )
+        if code in ("PreconditionFailed", "ConditionalRequestConflict"):
+            return None  # a create-only write lost the race: the base maps FileExistsError
+        if isinstance(err, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError,
+                            aiohttp.ClientError, TimeoutError)):
+            return StorageError(
+                f"{self.location}: cannot reach the S3 endpoint {_endpoint(err)} "
+                f"({type(err).__name__}); check endpoint_url / AWS_ENDPOINT_URL and the network"
+            )
+        return None
+
+    def read(self, path: str) -> bytes:
+        # docstring inherited; max_concurrency=1: one GET, no HEAD first
+        self._log("READ", path)
+        with self._errors(path):
+            return self.fs.cat_file(self.full(path), max_concurrency=1)
 
     def read_many(self, paths: list[str]) -> list[bytes]:
-        # docstring inherited; s3fs fetches a list of keys concurrently
+        # docstring inherited; s3fs sends the GETs concurrently
         if len(paths) < 2:
             return [self.read(path) for path in paths]
         for path in paths:
             self._log("READ", path)
         with self._errors(paths[0]):
-            found = self.fs.cat([self.full(p) for p in paths])
-        return [found[self.full(p)] for p in paths]
+            found = self.fs.cat([self.full(p) for p in paths], on_error="return",
+                                max_concurrency=1)
+        out = []
+        for path in paths:
+            data = found[self.fs._strip_protocol(self.full(path))]
+            if isinstance(data, BaseException):
+                with self._errors(path):
+                    raise data
+            out.append(data)
+        return out
 
     def write_many(self, items: Mapping[str, bytes]) -> None:
         # docstring inherited; s3fs sends the PUTs concurrently
@@ -307,6 +445,48 @@ class S3Pod(Pod):
         if items:
             with self._errors(next(iter(items))):
                 self.fs.pipe({self.full(p): data for p, data in items.items()})
+
+    def write_new(self, path: str, data: bytes) -> None:
+        # docstring inherited; one PUT with If-None-Match: * (see the class notes)
+        self._log("WRITE", path)
+        with self._errors(path):
+            try:
+                self.fs.pipe_file(self.full(path), data, mode="create")
+            except OSError as err:
+                if _s3_code(err) in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise FileExistsError(path) from err
+                raise
+
+    def _list(self, path: str, delimiter: str) -> list[dict[str, Any]]:
+        # s3fs's ls would LIST the parent folder too when this one is empty; _lsdir is
+        # exactly one LIST per page of 1,000 keys
+        with self._errors(path):
+            return sync(self.fs.loop, self.fs._lsdir, self.full(path),
+                                    refresh=True, delimiter=delimiter)
+
+    def ls(self, path: str = "") -> list[str]:
+        # docstring inherited
+        self._log("LIST", path)
+        names = (posixpath.basename(e["name"].rstrip("/")) for e in self._list(path, "/"))
+        return sorted(name for name in names if name)
+
+    def walk(self, path: str = "") -> list[str]:
+        # docstring inherited
+        self._log("LIST", path)
+        prefix = f"{self.root}/"
+        return sorted(
+            e["name"][len(prefix):] for e in self._list(path, "")
+            if not e["name"].endswith("/")  # folder markers made by other tools
+        )
+
+    def rm(self, paths: Iterable[str]) -> None:
+        # docstring inherited; one bulk DELETE per 1,000 keys, absent keys are no error
+        paths = list(paths)
+        for path in paths:
+            self._log("DELETE", path)
+        if paths:
+            with self._errors(paths[0]):
+                self.fs.rm([self.full(p) for p in paths])
 
 
 class CachePod(Pod):
@@ -445,6 +625,39 @@ def open_pod(
     raise InvalidURLError(
         f"{address!r}: unknown scheme {scheme!r}; use a folder, file://, memory:// or s3://"
     )
+
+
+_CREDENTIAL_HINT = (
+    "pass storage_options key/secret (or profile) or set AWS_ACCESS_KEY_ID / "
+    "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+)
+#: S3 error codes meaning "these credentials are not valid here"
+_CREDENTIAL_CODES = frozenset({
+    "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
+    "TokenRefreshRequired", "InvalidClientTokenId", "UnrecognizedClientException",
+})
+
+
+def _s3_code(err: BaseException | None) -> str | None:
+    """The S3 error code behind ``err`` (s3fs keeps botocore's error as the cause)."""
+    for _ in range(4):  # our error <- s3fs's builtin <- botocore's ClientError
+        if err is None:
+            return None
+        response = getattr(err, "response", None)
+        if isinstance(response, dict):
+            return response.get("Error", {}).get("Code")
+        err = err.__cause__
+    return None
+
+
+def _endpoint(err: BaseException) -> str:
+    """``scheme://host:port`` of the endpoint a connection error was about (no user info)."""
+    url = getattr(err, "kwargs", {}).get("endpoint_url") or ""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "(default AWS endpoint)" if not url else "(unknown)"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 def _fsync_dir(path: str) -> None:
