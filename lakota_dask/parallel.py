@@ -9,10 +9,13 @@ in the order of the items.
 
 from __future__ import annotations
 
+import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import dask
+from dask.base import normalize_token
 
 from .errors import SchedulerError
 from .storage import Pod
@@ -21,17 +24,46 @@ __all__ = ["check_scheduler", "run_tasks", "uses_worker_processes"]
 
 T = TypeVar("T")
 
+#: one random token per in-process pod, for as long as the pod lives
+_INSTANCE_TOKENS: weakref.WeakKeyDictionary[Pod, str] = weakref.WeakKeyDictionary()
+
+
+@normalize_token.register(Pod)
+def _tokenize_pod(pod: Pod) -> tuple[Any, ...]:
+    """A pod's dask token: what it pickles to, or its identity if it cannot be pickled.
+
+    Graph keys (``from_map``, ``map_partitions``) hash every argument, pods included; an
+    in-memory pod cannot be pickled, so it gets a token of its own instead, which also
+    keeps two memory repositories of one process apart.
+    """
+    if pod.shareable:
+        return ("pod", normalize_token(pod.__reduce_ex__(5)))
+    return (type(pod).__name__, _INSTANCE_TOKENS.setdefault(pod, uuid.uuid4().hex))
+
+
+def _client(scheduler: Any) -> Any:
+    """The ``distributed.Client`` that would run a graph, if any."""
+    try:
+        from distributed import Client, default_client
+    except ImportError:
+        return None
+    if isinstance(scheduler, Client):
+        return scheduler
+    if isinstance(getattr(scheduler, "__self__", None), Client):  # e.g. ``client.get``
+        return scheduler.__self__
+    if scheduler in (None, "dask.distributed", "distributed"):
+        try:
+            return default_client()
+        except ValueError:
+            return None
+    return None
+
 
 def uses_worker_processes() -> bool:
     """Whether the active dask scheduler runs tasks in other processes."""
-    try:
-        from distributed import default_client
-
-        client = default_client()
-    except (ImportError, ValueError):
-        client = None
     scheduler = dask.config.get("scheduler", None)
-    if client is not None and scheduler in (None, "dask.distributed", "distributed"):
+    client = _client(scheduler)
+    if client is not None:
         workers = client.scheduler_info(n_workers=-1).get("workers", {})
         return any(not address.startswith("inproc://") for address in workers)
     return scheduler in ("processes", "multiprocessing")

@@ -526,8 +526,19 @@ class CachePod(Pod):
             return data
 
     def read_many(self, paths: list[str]) -> list[bytes]:
-        # docstring inherited
-        return [self.read(path) for path in paths]
+        # docstring inherited; misses are fetched from the remote in one batch
+        found: dict[str, bytes] = {}
+        for path in paths:
+            try:
+                found[path] = self._local.read(path)
+            except SegmentMissingError:
+                pass
+        missing = [path for path in paths if path not in found]
+        if missing:
+            fetched = dict(zip(missing, self.remote.read_many(missing)))
+            self._local.write_many(fetched)
+            found.update(fetched)
+        return [found[path] for path in paths]
 
     def write(self, path: str, data: bytes) -> None:
         # docstring inherited
