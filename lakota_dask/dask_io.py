@@ -5,7 +5,9 @@ checked against the schema, encoded, hashed and stored by the worker that holds 
 (``_write_partition`` / ``_write_groups``), which returns only its commit rows, the small
 segments to embed and its first and last keys. One final task (``_fold_series`` /
 ``_fold_many``) checks that the partitions are in order and do not overlap and folds
-their rows into the changes of one revision. The caller then applies those changes, so a
+their rows into the changes of one revision. For a single series, the order is also
+checked before anything is stored (free when the frame is indexed by the first index
+column with known divisions, one pass over the index columns otherwise). The caller then applies those changes, so a
 failed task, a refused order or a worker lost while the graph runs never publishes
 anything; segments already stored become orphans that ``repo.gc()`` collects.
 
@@ -181,6 +183,42 @@ def _fold_many(parts: list[dict[str, Written]], schema: Schema) -> list[Change]:
     return changes
 
 
+def _partition_bounds(frame: pd.DataFrame, schema: Schema,
+                      partition_info: dict[str, Any] | None = None) -> Written:
+    """Task: the first and last keys of one partition, from its index columns only."""
+    number = partition_info["number"] if partition_info else 0
+    index = [n for n in schema.index if n != frame.index.name]
+    keys = {n: frame[n] for n in index}
+    if frame.index.name in schema.index:
+        keys[frame.index.name] = frame.index
+    try:
+        arrays = {n: schema[n].cast(keys[n]) for n in schema.index}
+    except SchemaError as err:
+        raise SchemaError(f"partition {number}: {err}") from err
+    columns = key_arrays(schema, arrays)
+    if not len(columns[0]):
+        return Written(number)
+    first, last = row_key(columns, 0), row_key(columns, len(columns[0]) - 1)
+    # a placeholder row marks the part as non-empty for _check_order
+    return Written(number, [Row(first, last, 0, 0, ())], {}, first, last)
+
+
+def _check_order_first(frame: dd.DataFrame, schema: Schema, label: str) -> None:
+    """Refuse partitions out of order before anything is stored.
+
+    A frame indexed by the first index column with known divisions is ordered by
+    construction; any other frame costs one pass over its index columns.
+    """
+    if frame.known_divisions and frame.index.name == schema.index[0] and len(schema.index) == 1:
+        return
+    missing = [n for n in schema.index if n not in frame.columns and n != frame.index.name]
+    if missing:
+        raise SchemaError(f"missing index column(s) {missing}; the schema has {schema.names}")
+    bounds = frame.map_partitions(_partition_bounds, schema, meta=(None, object),
+                                  enforce_metadata=False)
+    _check_order(schema, dask.compute(*bounds.to_delayed()), f"series {label!r}", SORT_HINT)
+
+
 def _check_frame(frame: Any) -> None:
     if not isinstance(frame, dd.DataFrame):
         raise SchemaError(f"cannot write a {type(frame).__name__}: pass a dask DataFrame "
@@ -235,6 +273,8 @@ def write_series(series: Series, frame: dd.DataFrame, start: Any = None, stop: A
     bounds = make_key(schema, start), make_key(schema, stop)
     if sort:
         frame = _sorted(frame, schema)
+    else:
+        _check_order_first(frame, schema, series.label)
     written = frame.map_partitions(_write_partition, collection.pod, schema,
                                    meta=(None, object), enforce_metadata=False)
     fold = dask.delayed(_fold_series, pure=True)(written.to_delayed(), schema, series.label,

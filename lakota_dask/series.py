@@ -20,7 +20,7 @@ from .commit import Commit, Row
 from .errors import SchemaError
 from .keys import Closed, Range, check_closed, key_arrays, make_key, row_key
 from .schema import to_pandas
-from .segment import encode_rows, read_row_columns
+from .segment import Piece, encode_rows, read_into, read_row_columns
 
 if TYPE_CHECKING:
     from .collection import Collection
@@ -51,17 +51,18 @@ class Series:
 
     # -- writes --------------------------------------------------------------------
     def write(self, frame: Any, start: Any = None, stop: Any = None,
-              closed: Closed = "both") -> Revision | None:
+              closed: Closed = "both", *, sort: bool = False) -> Revision | None:
         """Replace the range covered by ``frame`` (or ``[start, stop]``) with its rows.
 
         ``frame`` is a dict of columns, a pandas DataFrame or a dask DataFrame. Returns the
         new revision, or ``None`` inside ``collection.multi()`` (the revision is written
-        when the block ends) or when there is nothing to write.
+        when the block ends) or when there is nothing to write. ``sort=True`` sorts a dask
+        DataFrame by the index first instead of refusing unsorted partitions.
         """
         if type(frame).__module__.startswith("dask"):
             from .dask_io import write_series  # dask graphs sit above this layer
 
-            return write_series(self, frame, start=start, stop=stop, closed=closed)
+            return write_series(self, frame, start=start, stop=stop, closed=closed, sort=sort)
         arrays = self.schema.normalize(frame)
         rng = self.write_range(arrays, start, stop, closed)
         if rng is None:
@@ -147,24 +148,22 @@ class Series:
             rows, skip = _skip_rows(rows, offset or 0)
             rows = _take_rows(rows, None if limit is None else limit + skip)
             offset, exact = skip, [True] * len(rows)
-        wanted = list(dict.fromkeys(columns + (self.schema.index if not all(exact) else [])))
-        parts = read_row_columns(self.collection.pod, self.schema, commit, self.label,
-                                 rows, wanted)
-        pieces = []
-        for is_exact, arrays in zip(exact, parts):
-            if not is_exact:
+        pod = self.collection.pod
+        # rows straddling a bound (at most the first and the last) are decoded whole and
+        # cut by their keys; every other row is decoded straight into the output
+        partial = [row for row, is_exact in zip(rows, exact) if not is_exact]
+        wanted = list(dict.fromkeys(columns + (self.schema.index if partial else [])))
+        decoded = iter(read_row_columns(pod, self.schema, commit, self.label, partial, wanted))
+        pieces: list[Piece] = []
+        for row, is_exact in zip(rows, exact):
+            if is_exact:
+                pieces.append((row, 0, row.length))
+            else:
+                arrays = next(decoded)
                 lo, hi = rng.positions(key_arrays(self.schema, arrays))
-                arrays = {n: a[lo:hi] for n, a in arrays.items()}
-            pieces.append(arrays)
-        out = {}
-        for name in columns:
-            chunks = [p[name] for p in pieces]
-            out[name] = np.concatenate(chunks) if chunks else self.schema[name].empty()
-        lo = offset or 0
-        hi = None if limit is None else lo + limit
-        if lo or hi is not None:
-            out = {n: a[lo:hi] for n, a in out.items()}
-        return out
+                pieces.append({name: arrays[name][lo:hi] for name in columns})
+        pieces = _cut(pieces, offset or 0, limit, columns)
+        return read_into(pod, self.schema, commit, self.label, pieces, columns)
 
     def df(self, start: Any = None, stop: Any = None, closed: Closed = "both",
            before: Any = None, select: Any = None, limit: int | None = None,
@@ -245,6 +244,28 @@ def _skip_rows(rows: list[Row], offset: int) -> tuple[list[Row], int]:
         offset -= rows[i].length
         i += 1
     return rows[i:], offset
+
+
+def _cut(pieces: list[Piece], offset: int, limit: int | None,
+         columns: list[str]) -> list[Piece]:
+    """The pieces holding values ``[offset, offset + limit)`` of their concatenation."""
+    out: list[Piece] = []
+    for piece in pieces:
+        if limit is not None and limit <= 0:
+            break
+        size = piece[2] - piece[1] if isinstance(piece, tuple) else len(piece[columns[0]])
+        if offset >= size:
+            offset -= size
+            continue
+        take = size - offset if limit is None else min(size - offset, limit)
+        if isinstance(piece, tuple):
+            out.append((piece[0], piece[1] + offset, piece[1] + offset + take))
+        else:
+            out.append({name: values[offset:offset + take] for name, values in piece.items()})
+        if limit is not None:
+            limit -= take
+        offset = 0
+    return out
 
 
 def _take_rows(rows: list[Row], count: int | None) -> list[Row]:

@@ -7,6 +7,7 @@ repository; ``test_write_on_every_backend`` covers the storage backends.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import dask
@@ -56,7 +57,12 @@ def _boom(i: int, folder: str, stored: int) -> pd.DataFrame:
         pod = Repo(folder).pod
         wait_until(lambda: len(pod.walk()) >= stored + 5, timeout=120)
         raise RuntimeError("partition 0 could not be loaded")
-    return make_frame(20_000, start=f"2021-0{i + 1}-01", seed=i)
+    return make_frame(20_000, start=f"2021-0{i + 1}-01", seed=i).set_index("timestamp")
+
+
+#: the divisions of the frame _boom builds: ordered partitions, so no pre-pass runs
+BOOM_DIVISIONS = tuple(pd.Timestamp(f"2021-0{i + 1}-01") for i in range(6)) + (
+    pd.Timestamp("2021-06-01") + pd.Timedelta(minutes=19_999),)
 
 
 def test_write_equals_compute(file_repo: Repo, scheduler: str) -> None:
@@ -158,6 +164,17 @@ def test_sort_option_multi_column_index(file_repo: Repo, scheduler: str) -> None
     assert result["sensor"].tolist() == frame["sensor"].tolist()
 
 
+def _settled_files(repo: Repo) -> set[str]:
+    """The repository's files once no new one has appeared for half a second."""
+    before = set(repo.pod.walk())
+    while True:
+        time.sleep(0.5)
+        after = set(repo.pod.walk())
+        if after == before:
+            return after
+        before = after
+
+
 def test_failing_partition_writes_no_revision(file_repo: Repo, scheduler: str) -> None:
     clct = file_repo.create_collection(SCHEMA, "c")
     series = clct.series("a")
@@ -165,15 +182,31 @@ def test_failing_partition_writes_no_revision(file_repo: Repo, scheduler: str) -
     log = clct.changelog.log()
     files = set(file_repo.pod.walk())
     ddf = dd.from_map(_boom, range(6), args=[file_repo.pod.root, len(files)],
-                      meta=make_frame(0), enforce_metadata=False)
+                      meta=make_frame(0).set_index("timestamp"), divisions=BOOM_DIVISIONS,
+                      enforce_metadata=False)
     with pytest.raises(RuntimeError, match="partition 0 could not be loaded"):
         series.write(ddf)
     assert clct.changelog.log() == log
     pd.testing.assert_frame_equal(series.df(), make_frame(100))
-    # the partitions that succeeded left their segments behind, for gc to collect
-    orphans = set(file_repo.pod.walk()) - files
+    # the partitions that succeeded left their segments behind, for gc to collect; tasks
+    # already running when partition 0 failed may still be storing theirs
+    orphans = _settled_files(file_repo) - files
     assert len(orphans) >= 5  # at least the random values of partitions 1 to 5
     assert all(len(path.split("/")) == 3 for path in orphans)
+    assert file_repo.gc(timeout=0).soft_deleted >= len(orphans)
+    assert file_repo.gc(timeout=0).removed >= len(orphans)
+    assert not orphans & set(file_repo.pod.walk())
+    pd.testing.assert_frame_equal(series.df(), make_frame(100))
+
+
+def test_unordered_partitions_refused_before_storing(file_repo: Repo) -> None:
+    clct = file_repo.create_collection(SCHEMA, "c")
+    files = set(file_repo.pod.walk())
+    parts = [make_frame(5_000, start="2021-03-01", seed=1), make_frame(5_000, seed=2)]
+    ddf = dd.from_map(lambda frame: frame, parts, meta=make_frame(0), enforce_metadata=False)
+    with dask.config.set(scheduler="sync"), pytest.raises(SchemaError, match="partition 1"):
+        clct.series("a").write(ddf)
+    assert set(file_repo.pod.walk()) == files
 
 
 def test_empty_frame_writes_nothing(file_repo: Repo, scheduler: str) -> None:
