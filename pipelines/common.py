@@ -150,6 +150,9 @@ def parse_args(parser: argparse.ArgumentParser,
 
 def configure_logging(verbosity: int) -> None:
     """Warnings by default; ``-v`` pipeline steps; ``-vv`` every storage operation."""
+    # importing distributed sets its loggers up; it must happen before we adjust them
+    import distributed  # noqa: F401
+
     logging.basicConfig(
         level=logging.INFO if verbosity else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
