@@ -14,6 +14,8 @@ run of :func:`gc`:
 3. renames back a soft-deleted file that a revision references again (a writer published
    it after an earlier run), and deletes for good a soft-deleted file that is still
    unreferenced and was soft-deleted more than ``timeout`` seconds before this run began.
+   Temporary files (``<name>.tmp-<hextime>-<uuid>``) that a writer killed mid-write left
+   behind are deleted once older than ``timeout``.
 
 A segment is thus deleted only after two runs and ``timeout`` seconds without any
 revision referring to it: a writer whose segments and revision are stored within
@@ -51,6 +53,8 @@ GC_BATCH = 256
 _HEX2 = "[0-9a-f]{2}"
 _BLOB = re.compile(rf"^({_HEX2})/({_HEX2})/([0-9a-f]{{36}})$")
 _SOFT = re.compile(rf"^({_HEX2})/({_HEX2})/([0-9a-f]{{36}})\.([0-9a-f]{{11}})$")
+#: a temporary file a killed writer left: ``<path>.tmp-<hextime>-<uuid>``
+_TEMPORARY = re.compile(r"^.+\.tmp-([0-9a-f]{11})-[0-9a-f]{32}$")
 _REVISION = re.compile(
     rf"^({_HEX2}/{_HEX2}/[0-9a-f]{{36}})/([0-9a-f]{{11}}-[0-9a-f]{{40}})\."
     rf"([0-9a-f]{{11}}-[0-9a-f]{{40}})$"
@@ -119,6 +123,7 @@ def gc(repo: Repo, timeout: float | None = None) -> GcResult:
     folders: dict[str, list[tuple[str, str]]] = defaultdict(list)
     blobs: set[str] = set()
     soft: list[tuple[str, str, int]] = []
+    temporary: list[tuple[str, str | None]] = []
     for path in pod.walk(""):
         if match := _REVISION.match(path):
             if match.group(1) in named:
@@ -127,6 +132,10 @@ def gc(repo: Repo, timeout: float | None = None) -> GcResult:
             blobs.add("".join(match.groups()))
         elif match := _SOFT.match(path):
             soft.append((path, "".join(match.groups()[:3]), int(match.group(4), 16)))
+        elif (match := _TEMPORARY.match(path)) and started - int(match.group(1), 16) > (
+            timeout * 1000
+        ):
+            temporary.append((path, None))
     scanned = run_tasks(_folder_references, sorted(folders.items()), pod, pod)
     referenced: set[str] = set().union(*(refs for refs, _ in scanned))
     # a revision that vanished meanwhile (concurrent trim) may have been the only one
@@ -152,5 +161,5 @@ def gc(repo: Repo, timeout: float | None = None) -> GcResult:
             removals.append((path, None))
     result.soft_deleted = _run(pod, soft_moves)
     result.restored = _run(pod, restores)
-    result.removed = _run(pod, removals)
+    result.removed = _run(pod, removals) + _run(pod, temporary)
     return result

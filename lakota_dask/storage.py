@@ -54,7 +54,7 @@ from .errors import (
     SegmentMissingError,
     StorageError,
 )
-from .utils import logger
+from .utils import hextime, logger
 
 __all__ = ["CachePod", "FilePod", "MemoryPod", "Pod", "S3Pod", "open_pod"]
 
@@ -202,7 +202,8 @@ class FilePod(Pod):
     def _tmp_write(self, path: str, data: bytes, sync: bool) -> str:
         full = self.full(path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
-        tmp = f"{full}.tmp-{uuid.uuid4().hex}"
+        # the time in the name lets gc remove what a killed writer left behind
+        tmp = f"{full}.tmp-{hextime()}-{uuid.uuid4().hex}"
         try:
             with open(tmp, "wb") as fh:
                 fh.write(data)
