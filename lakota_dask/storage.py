@@ -454,9 +454,12 @@ class S3Pod(Pod):
             try:
                 self.fs.pipe_file(self.full(path), data, mode="create")
             except OSError as err:
-                if _s3_code(err) in ("PreconditionFailed", "ConditionalRequestConflict"):
+                if _s3_code(err) not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+                # a retried PUT whose first answer was lost finds its own object: same
+                # bytes means our write landed, anything else is a real conflict
+                if self.fs.cat_file(self.full(path)) != data:
                     raise FileExistsError(path) from err
-                raise
 
     def _list(self, path: str, delimiter: str) -> list[dict[str, Any]]:
         # s3fs's ls would LIST the parent folder too when this one is empty; _lsdir is

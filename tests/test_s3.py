@@ -195,6 +195,17 @@ def test_a_revision_cannot_be_replaced(url: str, options: dict) -> None:
     pd.testing.assert_frame_equal((Repo(url, storage_options=options) / "c" / "s").df(), data)
 
 
+def test_a_retried_revision_put_finds_its_own_object(url: str, options: dict) -> None:
+    # what a PUT retried after a lost answer meets: its own bytes already stored
+    filled(url, options)
+    repo = Repo(url, storage_options=options)
+    clct = repo / "c"
+    path = f"{clct.folder}/{clct.changelog.leaf().path}"
+    original = repo.pod.read(path)
+    repo.pod.write_new(path, original)
+    assert repo.pod.read(path) == original
+
+
 def test_changelog_longer_than_one_listing_page(url: str, options: dict, s3_bucket: str,
                                                 s3_server: Any) -> None:
     data = filled(url, options)
