@@ -224,6 +224,12 @@ class Commit:
             return None
         return self._shard(self._find(label)).blobs.get(digest)
 
+    def blobs(self, label: str) -> Mapping[str, bytes]:
+        """The embedded segments of the shard holding ``label``, by digest (read-only)."""
+        if not self._shards:
+            return {}
+        return self._shard(self._find(label)).blobs
+
     def __len__(self) -> int:
         return sum(len(self._shard(i).rows) for i in range(len(self._shards)))
 

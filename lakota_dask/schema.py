@@ -11,6 +11,7 @@ any other numpy dtype string (``f4``, ``u8``, ``M8[ms]``) is accepted as is.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ class Column:
     type: str
     index: bool = False
 
-    @property
+    @functools.cached_property  # asked for every segment read: parse the type once
     def dtype(self) -> np.dtype | None:
         """The numpy dtype, or ``None`` for a text column."""
         return _parse_dtype(self.name, self.type)
@@ -119,7 +120,7 @@ class Column:
             raise SchemaError(
                 f"column {self.name!r}: expected {self.type} values, found {arr.dtype}"
             )
-        out = arr.astype(dtype)
+        out = arr.astype(dtype, copy=False)  # writes only read the arrays: no copy needed
         # a finer unit can overflow silently (year 1500 does not fit in nanoseconds)
         finer = arr.dtype != dtype and np.promote_types(arr.dtype, dtype) == dtype
         if finer and not np.array_equal(out.astype(arr.dtype).view("i8"), arr.view("i8")):
@@ -145,7 +146,7 @@ class Column:
                 raise SchemaError(f"column {self.name!r}: booleans must be True/False or 0/1")
         if dtype.kind in "iu" and arr.dtype.kind in "iuf":
             self._check_int_range(arr, dtype)
-        return arr.astype(dtype)
+        return arr.astype(dtype, copy=False)
 
     def _check_int_range(self, arr: np.ndarray, dtype: np.dtype) -> None:
         if arr.dtype.kind == "f" and not (
@@ -312,6 +313,11 @@ def _parse_times(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Text or objects (datetimes, None) as datetime64/timedelta64 values."""
     if dtype.kind == "m":
         return pd.to_timedelta(arr).to_numpy()
+    # pandas would read a number mixed with datetimes as epoch nanoseconds, whatever the
+    # column's unit; an array of numbers alone is refused, so is one number among times
+    numbers = [v for v in arr.tolist() if isinstance(v, (int, float, np.number, np.bool_))]
+    if numbers:
+        raise ValueError(f"found the number {numbers[0]!r}; give times as text or datetimes")
     # utc=True accepts offsets ("...+01:00") and reads naive values as UTC; ISO 8601 text
     # may mix precisions ("2020-01-01", "2020-01-01T10:00:00.5"), other text is guessed
     try:
@@ -353,6 +359,8 @@ def check_sorted(schema: Schema, arrays: Mapping[str, np.ndarray]) -> None:
             _check_no_nat(schema, arrays)
         return
     _check_no_nat(schema, arrays)
+    if len(keys) == 1 and bool(np.all(keys[0][1:] > keys[0][:-1])):
+        return  # one index column in order (the common case): a single comparison pass
     # rows i and i+1 are in order when the first differing key column increases
     increasing = np.zeros(n - 1, dtype=bool)
     undecided = np.ones(n - 1, dtype=bool)
@@ -398,4 +406,6 @@ def to_pandas(schema: Schema, arrays: Mapping[str, np.ndarray]) -> pd.DataFrame:
             data[name] = arr.astype(f"{arr.dtype.kind}8[s]")
         else:
             data[name] = arr
-    return pd.DataFrame(data, columns=list(arrays))
+    # callers hand over arrays made for this frame: wrap them, do not copy them again
+    # (and no columns=: the dict has their order, and columns= costs a reindex)
+    return pd.DataFrame(data, copy=False)

@@ -5,6 +5,9 @@ encoded (:mod:`lakota_dask.codec`) into one segment stored at its content addres
 embedded in the commit when it is smaller than ``EMBED_MAX_SIZE`` bytes. A chunk becomes
 one commit :class:`~lakota_dask.commit.Row`.
 
+Large writes and reads code their segments on every core (:func:`codec.thread_map`), and
+:func:`read_into` decodes each segment straight into its place in the output arrays.
+
 Garbage collection renames an unreferenced segment ``<name>.<hextime>`` before deleting
 it for good; reading such a soft-deleted segment still works (a revision written while the
 collection ran may need it).
@@ -13,12 +16,21 @@ collection ran may need it).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
-from .codec import blob_path, decode, encode
+from .codec import (
+    blob_path,
+    decode,
+    decode_into,
+    decode_many_into,
+    encode,
+    max_values,
+    thread_map,
+)
 from .commit import EMBED_MAX_SIZE, Commit, Row
 from .errors import CorruptDataError, SegmentMissingError
 from .keys import comparable, row_key
@@ -26,9 +38,20 @@ from .schema import Column, Schema
 from .storage import Pod
 from .utils import hexdigest
 
-__all__ = ["EncodedWrite", "decode_slice", "encode_rows", "read_blobs", "read_row_columns"]
+__all__ = ["EncodedWrite", "Piece", "decode_slice", "encode_rows", "read_blobs", "read_into",
+           "read_row_columns"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 SEGMENT_ROWS = 256 * 1024
+#: segments are coded on the calling thread unless the job covers this many values and
+#: its segments this many on average (small ones cost more to hand over than to code)
+PARALLEL_MIN_VALUES = 64 * 1024
+PARALLEL_MIN_SEGMENT = 16 * 1024
+
+#: values ``[start, stop)`` of a row (positions within the row), or already decoded arrays
+Piece = tuple[Row, int, int] | dict[str, np.ndarray]
 
 
 @dataclass
@@ -58,12 +81,19 @@ def encode_rows(
     out = EncodedWrite()
     n = len(arrays[schema.names[0]])
     keys = [comparable(arrays[name]) for name in schema.index]
-    for lo in range(0, n, segment_rows):
-        hi = min(lo + segment_rows, n)
+    bounds = [(lo, min(lo + segment_rows, n)) for lo in range(0, n, segment_rows)]
+    tasks = [(column, lo, hi) for lo, hi in bounds for column in schema.columns]
+
+    def code(task: tuple[Column, int, int]) -> tuple[str, bytes]:
+        column, lo, hi = task
+        data = encode(column, arrays[column.name][lo:hi])
+        return hexdigest(data), data
+
+    coded = iter(_map(code, tasks, n * len(schema.columns)))
+    for lo, hi in bounds:
         digests = []
-        for column in schema.columns:
-            data = encode(column, arrays[column.name][lo:hi])
-            digest = hexdigest(data)
+        for _ in schema.columns:
+            digest, data = next(coded)
             if len(data) < EMBED_MAX_SIZE:
                 out.embedded[digest] = data
             else:
@@ -71,6 +101,13 @@ def encode_rows(
             digests.append(digest)
         out.rows.append(Row(row_key(keys, lo), row_key(keys, hi - 1), hi - lo, 0, tuple(digests)))
     return out
+
+
+def _map(func: Callable[[T], R], items: list[T], values: int) -> list[R]:
+    """``func`` over ``items``, on every core when they cover many ``values``."""
+    if values < PARALLEL_MIN_VALUES or values < PARALLEL_MIN_SEGMENT * len(items):
+        return [func(item) for item in items]
+    return thread_map(func, items)
 
 
 def read_blobs(pod: Pod, digests: Iterable[str]) -> dict[str, bytes]:
@@ -106,27 +143,130 @@ def read_row_columns(
     blobs: dict[str, bytes] | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Decode ``columns`` of each row, each array cut to the row's own slice."""
+    found = _segment_bytes(pod, schema, commit, label, rows, columns, blobs)
     position = {name: i for i, name in enumerate(schema.names)}
+    tasks = [(row, name) for row in rows for name in columns]
+
+    def code(task: tuple[Row, str]) -> np.ndarray:
+        row, name = task
+        digest = row.digests[position[name]]
+        where = f"{pod.location}/{blob_path(digest)}"
+        return decode_slice(schema[name], found[digest], row, where)
+
+    decoded = iter(_map(code, tasks, sum(r.length for r in rows) * len(columns)))
+    return [{name: next(decoded) for name in columns} for _ in rows]
+
+
+def read_into(
+    pod: Pod,
+    schema: Schema,
+    commit: Commit,
+    label: str,
+    pieces: list[Piece],
+    columns: list[str],
+) -> dict[str, np.ndarray]:
+    """``columns`` of ``pieces`` end to end, each segment decoded into its place.
+
+    A piece is ``(row, start, stop)``, the values ``[start, stop)`` of a row, or a dict of
+    arrays already decoded (copied as they are). The output holds one array per column
+    and no other copy of the values: reading ``n`` values needs ``n`` values of memory
+    plus the compressed segments.
+    """
+    rows = [p[0] for p in pieces if isinstance(p, tuple)]
+    found = _segment_bytes(pod, schema, commit, label, rows, columns, None)
+    position = {name: i for i, name in enumerate(schema.names)}
+    # stored lengths are untrusted: check them against the segments before allocating
+    for row in rows:
+        for name in columns:
+            digest = row.digests[position[name]]
+            where = f"{pod.location}/{blob_path(digest)}"
+            if row.offset + row.length > max_values(found[digest], where):
+                raise CorruptDataError(
+                    f"{where}: column {name!r} cannot hold the {row.length} values at "
+                    f"{row.offset} the commit reads"
+                )
+    sizes = [p[2] - p[1] if isinstance(p, tuple) else len(p[columns[0]]) for p in pieces]
+    total = sum(sizes)
+    out = {name: np.empty(total, dtype=object if schema[name].is_text else schema[name].dtype)
+           for name in columns}
+    tasks: list[tuple[Piece | list[Piece], str, np.ndarray]] = []
+    for name in columns:
+        at, run, run_at = 0, [], 0
+        for piece, size in zip(pieces, sizes):
+            if (isinstance(piece, tuple) and piece[0].offset == 0 and piece[1] == 0
+                    and piece[2] == piece[0].length and size < PARALLEL_MIN_SEGMENT):
+                # small whole segments in a row are decoded together (see below)
+                run_at = at if not run else run_at
+                run.append(piece)
+            else:
+                tasks.extend(_run_tasks(run, name, out[name], run_at))
+                run = []
+                tasks.append((piece, name, out[name][at:at + size]))
+            at += size
+        tasks.extend(_run_tasks(run, name, out[name], run_at))
+
+    def decode_one(piece: Piece, name: str, dest: np.ndarray) -> None:
+        if isinstance(piece, dict):
+            dest[...] = piece[name]
+            return
+        row, start, stop = piece
+        digest = row.digests[position[name]]
+        where = f"{pod.location}/{blob_path(digest)}"
+        decode_into(schema[name], found[digest], dest, row.offset + start,
+                    row.offset + row.length, where)
+
+    def code(task: tuple[Piece | list[Piece], str, np.ndarray]) -> None:
+        piece, name, dest = task
+        if not isinstance(piece, list):
+            decode_one(piece, name, dest)
+            return
+        digests = [p[0].digests[position[name]] for p in piece]
+        segments = [(found[d], f"{pod.location}/{blob_path(d)}") for d in digests]
+        lengths = [p[0].length for p in piece]
+        if not decode_many_into(schema[name], segments, lengths, dest):
+            at = 0
+            for part, size in zip(piece, lengths):
+                decode_one(part, name, dest[at:at + size])
+                at += size
+
+    _map(code, tasks, total * len(columns))
+    return out
+
+
+def _run_tasks(run: list[Piece], name: str, out: np.ndarray,
+               at: int) -> list[tuple[Piece | list[Piece], str, np.ndarray]]:
+    """The decoding task of a run of whole small segments starting at ``out[at]``."""
+    if not run:
+        return []
+    if len(run) == 1:
+        return [(run[0], name, out[at:at + run[0][2]])]
+    size = sum(piece[2] for piece in run)
+    return [(run, name, out[at:at + size])]
+
+
+def _segment_bytes(
+    pod: Pod,
+    schema: Schema,
+    commit: Commit,
+    label: str,
+    rows: list[Row],
+    columns: list[str],
+    blobs: dict[str, bytes] | None,
+) -> dict[str, bytes]:
+    """The bytes of the segments of ``columns`` of ``rows``: given, embedded or stored."""
+    position = {name: i for i, name in enumerate(schema.names)}
+    shard_blobs = commit.blobs(label) if rows else {}
     embedded: dict[str, bytes] = {}
     needed = []
     for row in rows:
         for name in columns:
             digest = row.digests[position[name]]
-            data = commit.blob(digest, label)
+            data = shard_blobs.get(digest)
             if data is not None:
                 embedded[digest] = data
             elif blobs is None or digest not in blobs:
                 needed.append(digest)
-    found = {**(blobs or {}), **embedded, **(read_blobs(pod, needed) if needed else {})}
-    out = []
-    for row in rows:
-        arrays = {}
-        for name in columns:
-            digest = row.digests[position[name]]
-            where = f"{pod.location}/{blob_path(digest)}"
-            arrays[name] = decode_slice(schema[name], found[digest], row, where)
-        out.append(arrays)
-    return out
+    return {**(blobs or {}), **embedded, **(read_blobs(pod, needed) if needed else {})}
 
 
 def decode_slice(column: Column, data: bytes, row: Row, where: str) -> np.ndarray:

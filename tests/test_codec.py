@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 import zstandard
 
-from lakota_dask.codec import blob_path, decode, encode
+from lakota_dask.codec import blob_path, decode, decode_into, decode_many_into, encode
 from lakota_dask.commit import Row
 from lakota_dask.errors import CorruptDataError
 from lakota_dask.schema import Column
@@ -138,3 +140,90 @@ def test_decode_slice_checks_the_segment_holds_the_row() -> None:
     assert decode_slice(column, data, row, "here").tolist() == [3, 4, 5, 6]
     with pytest.raises(CorruptDataError, match=r"holds 10 values.*\[8, 12\)"):
         decode_slice(column, data, Row((8,), (11,), 4, 8, ("0" * 40,)), "here")
+
+
+# -- decimal floats, decoding into place (issue 7) --------------------------------------
+@pytest.mark.parametrize("decimals", [0, 2, 6])
+def test_short_decimals_take_the_decimal_encoding_and_round_trip(decimals: int) -> None:
+    column = Column("c", "float")
+    walk = 100 + np.cumsum(np.random.default_rng(decimals).normal(0, 0.05, 5000))
+    values = walk.round(decimals)
+    data = encode(column, values)
+    assert data[:1] == b"F"
+    assert same(decode(column, data), values)
+    assert len(data) < values.nbytes / 2
+
+
+@pytest.mark.parametrize("values", [
+    [0.1 + 0.2, 1.0],  # not a short decimal
+    [1.0, -0.0],  # -0.0 would come back as 0.0
+    [1.5, 2.0**60],  # beyond 2**53 integers are not exact
+    [1.0, np.nan], [np.inf, 2.0],
+])
+def test_floats_that_are_not_short_decimals_keep_the_shuffle(values: list[float]) -> None:
+    column = Column("c", "float")
+    array = np.array(values)
+    data = encode(column, array)
+    assert data[:1] == b"S"
+    assert same(decode(column, data), array)
+
+
+def test_decode_into_writes_a_slice_in_place() -> None:
+    for type_name, values in [("float", np.arange(100) / 4), ("float", np.sqrt(np.arange(100))),
+                              ("timestamp", np.arange(100).astype("M8[s]").astype("M8[ns]")),
+                              ("str", np.array([str(i) for i in range(100)], dtype=object))]:
+        column = Column("c", type_name)
+        data = encode(column, values)
+        out = np.empty(10, dtype=values.dtype)
+        decode_into(column, data, out, 30, 100)
+        assert same(out, values[30:40])
+        whole = np.empty(100, dtype=values.dtype)
+        decode_into(column, data, whole, 0, 100)
+        assert same(whole, values)
+        with pytest.raises(CorruptDataError, match=r"holds 100 values.*\[95, 105\)"):
+            decode_into(column, data, out, 95, 105)
+
+
+@pytest.mark.parametrize("type_name", ["float", "timestamp", "int"])
+def test_decode_many_into_matches_one_by_one(type_name: str) -> None:
+    rng = np.random.default_rng(3)
+    column = Column("c", type_name)
+    if type_name == "float":  # mixed decimals, so mixed scales
+        parts = [rng.normal(0, 1e3, n).round(int(d)) for n, d in
+                 zip(rng.integers(1, 40, 20), rng.integers(0, 4, 20))]
+    elif type_name == "int":  # full range: the sums wrap like the per-segment ones
+        parts = [rng.integers(-2**63, 2**63 - 1, n) for n in rng.integers(1, 40, 20)]
+    else:
+        parts = [np.sort(rng.integers(0, 10**18, n)).astype("M8[ns]")
+                 for n in rng.integers(1, 40, 20)]
+    segments = [(encode(column, p), "here") for p in parts]
+    whole = np.concatenate(parts)
+    out = np.empty_like(whole)
+    assert decode_many_into(column, segments, [len(p) for p in parts], out)
+    assert same(out, whole)
+    # a length that does not match its segment: refused, for the caller's slow path
+    assert not decode_many_into(column, segments, [len(p) + 1 for p in parts],
+                                np.empty(len(whole) + len(parts), dtype=whole.dtype))
+
+
+def test_flipped_byte_in_decimal_floats_is_corrupt() -> None:
+    column = Column("c", "float")
+    data = bytearray(encode(column, np.arange(1000) / 100))
+    assert data[:1] == b"F"
+    data[len(data) // 2] ^= 0xFF
+    with pytest.raises(CorruptDataError, match="decompress"):
+        decode(column, bytes(data))
+
+
+@pytest.mark.parametrize("header", [
+    struct.pack("<BB6xqq", 9, 1, 2, 0) + b"\x01",  # too many decimals
+    struct.pack("<BB6xqq", 2, 3, 2, 0) + b"\x01",  # no such width
+    struct.pack("<BB6xqq", 2, 1, 5, 0) + b"\x01",  # claims more values than it holds
+    b"\x02\x01",  # no header
+])
+def test_malformed_decimal_floats_are_corrupt(header: bytes) -> None:
+    data = b"F" + zstandard.ZstdCompressor().compress(header)
+    with pytest.raises(CorruptDataError, match="malformed"):
+        decode(Column("c", "float"), data)
+    with pytest.raises(CorruptDataError, match="not an encoded"):
+        decode(Column("c", "int"), data)

@@ -96,7 +96,8 @@ def child(engine_name, workload, args):
             traceback.print_exc()
             return {"error": f"{type(exc).__name__}: {exc}", "version": version,
                     "peak_rss": peak_rss()}
-    return {"metrics": metrics, "version": version, "peak_rss": peak_rss()}
+    return {"metrics": metrics, "version": version, "peak_rss": peak_rss(),
+            "durability": getattr(engine_cls, "durability", "?")}
 
 
 def run_child(engine_name, workload, args):
@@ -204,7 +205,7 @@ def main(argv=None):
 
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     workloads = [w.strip().upper() for w in args.only.split(",") if w.strip()]
-    results, errors, peaks, versions, skipped = {}, {}, {}, {}, {}
+    results, errors, peaks, versions, skipped, durability = {}, {}, {}, {}, {}, {}
     load_start = os.getloadavg()[0]
     for eng in engines:
         for wl in workloads:
@@ -216,6 +217,7 @@ def main(argv=None):
             if out.get("na"):
                 continue
             versions[eng] = out.get("version", "?")
+            durability[eng] = out.get("durability", durability.get(eng, "?"))
             if "peak_rss" in out:
                 peaks.setdefault(eng, {})[wl] = out["peak_rss"]
             if "error" in out:
@@ -230,6 +232,8 @@ def main(argv=None):
           f"Python {platform.python_version()}; "
           + ", ".join(f"{e} {versions.get(e, '?')}" for e in ran) + "; "
           + ", ".join(f"{d} {importlib.metadata.version(d)}" for d in BASE_LIBS))
+    for eng in ran:
+        print(f"{eng} writes: {durability.get(eng, '?')}")
     for eng, why in skipped.items():
         print(f"skipped {eng}: {why}")
     print()

@@ -11,6 +11,8 @@ class Engine:
 
     prepare = staticmethod(lambda frame: frame.set_index("timestamp"))
     prepare_labelled = staticmethod(lambda frame: frame.set_index("timestamp"))
+    #: how a write reaches the disk (printed with the table)
+    durability = "durable: LMDB defaults, fdatasync on every commit (seen with strace)"
 
     def __init__(self, path):
         self.path = path

@@ -12,6 +12,8 @@ class Engine:
 
     prepare = staticmethod(lambda frame: frame)
     prepare_labelled = staticmethod(lambda frame: frame)
+    #: how a write reaches the disk (printed with the table)
+    durability = "not synced: lakota 0.7.1 writes files without fsync (seen with strace)"
 
     def __init__(self, path):
         self.path = path

@@ -12,6 +12,9 @@ class Engine:
 
     prepare = staticmethod(lambda frame: frame)
     prepare_labelled = staticmethod(lambda frame: frame)
+    #: how a write reaches the disk (printed with the table)
+    durability = ("durable: segments, then one syncfs, then the revision created "
+                  "with fsync of the file and its folder")
 
     def __init__(self, path):
         self.path = path

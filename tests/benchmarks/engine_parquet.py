@@ -22,6 +22,8 @@ class Engine:
 
     prepare = staticmethod(lambda frame: frame)
     prepare_labelled = staticmethod(lambda frame: frame)
+    #: how a write reaches the disk (printed with the table)
+    durability = "not synced: pandas.to_parquet writes without fsync"
 
     def __init__(self, path):
         self.path = path
