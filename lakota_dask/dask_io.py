@@ -42,7 +42,7 @@ from .errors import InvalidLabelError, SchemaError
 from .keys import Closed, Key, Range, check_closed, key_arrays, make_key, row_key
 from .parallel import check_scheduler
 from .schema import Schema, to_pandas
-from .segment import encode_rows, read_row_columns
+from .segment import encode_rows, range_pieces, read_into
 from .storage import Pod
 
 if TYPE_CHECKING:
@@ -326,22 +326,15 @@ def _read_partition(part: ReadPart, pod: Pod, schema: Schema, label_column: str 
     index = schema.index[0]
     names = _value_columns(schema, label_column) if columns is None else list(columns)
     values = [n for n in names if n != label_column]
-    rows = list(part.rows)
-    exact = [part.rng.after_start(r.start) and part.rng.before_stop(r.stop) for r in rows]
-    wanted = list(dict.fromkeys([index, *values, *(() if all(exact) else schema.index)]))
-    pieces = read_row_columns(pod, schema, Commit(), part.label, rows, wanted, part.blobs)
-    for i, is_exact in enumerate(exact):
-        if not is_exact:
-            lo, hi = part.rng.positions(key_arrays(schema, pieces[i]))
-            pieces[i] = {n: a[lo:hi] for n, a in pieces[i].items()}
-    arrays = {
-        name: np.concatenate([p[name] for p in pieces]) if pieces else schema[name].empty()
-        for name in [index, *values]
-    }
+    wanted = [index, *values]
+    pieces = range_pieces(pod, schema, Commit(), part.label, list(part.rows), part.rng,
+                          wanted, part.blobs)
+    # each segment is decoded straight into the partition's arrays: no concatenation
+    arrays = read_into(pod, schema, Commit(), part.label, pieces, wanted, part.blobs)
     frame = to_pandas(schema, arrays).set_index(index)
     if label_column is not None and label_column in names:
         frame[label_column] = pd.Series(part.label, index=frame.index, dtype="str")
-    return frame[names]
+    return frame if list(frame.columns) == names else frame[names]
 
 
 def _value_columns(schema: Schema, label_column: str | None) -> list[str]:

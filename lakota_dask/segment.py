@@ -33,7 +33,7 @@ from .codec import (
 )
 from .commit import EMBED_MAX_SIZE, Commit, Row
 from .errors import CorruptDataError, SegmentMissingError
-from .keys import comparable, row_key
+from .keys import Range, comparable, key_arrays, row_key
 from .schema import Column, Schema
 from .storage import Pod
 from .utils import hexdigest
@@ -164,6 +164,7 @@ def read_into(
     label: str,
     pieces: list[Piece],
     columns: list[str],
+    blobs: dict[str, bytes] | None = None,
 ) -> dict[str, np.ndarray]:
     """``columns`` of ``pieces`` end to end, each segment decoded into its place.
 
@@ -173,7 +174,7 @@ def read_into(
     plus the compressed segments.
     """
     rows = [p[0] for p in pieces if isinstance(p, tuple)]
-    found = _segment_bytes(pod, schema, commit, label, rows, columns, None)
+    found = _segment_bytes(pod, schema, commit, label, rows, columns, blobs)
     position = {name: i for i, name in enumerate(schema.names)}
     # stored lengths are untrusted: check them against the segments before allocating
     for row in rows:
@@ -231,6 +232,37 @@ def read_into(
 
     _map(code, tasks, total * len(columns))
     return out
+
+
+def range_pieces(
+    pod: Pod,
+    schema: Schema,
+    commit: Commit,
+    label: str,
+    rows: list[Row],
+    rng: Range,
+    columns: list[str],
+    blobs: dict[str, bytes] | None = None,
+) -> list[Piece]:
+    """The pieces of ``rows`` inside ``rng``, for :func:`read_into`.
+
+    Rows straddling a bound (at most the first and the last) are decoded whole and cut by
+    their keys; every other row stays a ``(row, 0, length)`` piece, decoded later straight
+    into the output.
+    """
+    exact = [rng.after_start(r.start) and rng.before_stop(r.stop) for r in rows]
+    partial = [row for row, is_exact in zip(rows, exact) if not is_exact]
+    wanted = list(dict.fromkeys(columns + (schema.index if partial else [])))
+    decoded = iter(read_row_columns(pod, schema, commit, label, partial, wanted, blobs))
+    pieces: list[Piece] = []
+    for row, is_exact in zip(rows, exact):
+        if is_exact:
+            pieces.append((row, 0, row.length))
+        else:
+            arrays = next(decoded)
+            lo, hi = rng.positions(key_arrays(schema, arrays))
+            pieces.append({name: arrays[name][lo:hi] for name in columns})
+    return pieces
 
 
 def _run_tasks(run: list[Piece], name: str, out: np.ndarray,

@@ -20,7 +20,7 @@ from .commit import Commit, Row
 from .errors import SchemaError
 from .keys import Closed, Range, check_closed, key_arrays, make_key, row_key
 from .schema import to_pandas
-from .segment import Piece, encode_rows, read_into, read_row_columns
+from .segment import Piece, encode_rows, range_pieces, read_into
 
 if TYPE_CHECKING:
     from .collection import Collection
@@ -149,19 +149,7 @@ class Series:
             rows = _take_rows(rows, None if limit is None else limit + skip)
             offset, exact = skip, [True] * len(rows)
         pod = self.collection.pod
-        # rows straddling a bound (at most the first and the last) are decoded whole and
-        # cut by their keys; every other row is decoded straight into the output
-        partial = [row for row, is_exact in zip(rows, exact) if not is_exact]
-        wanted = list(dict.fromkeys(columns + (self.schema.index if partial else [])))
-        decoded = iter(read_row_columns(pod, self.schema, commit, self.label, partial, wanted))
-        pieces: list[Piece] = []
-        for row, is_exact in zip(rows, exact):
-            if is_exact:
-                pieces.append((row, 0, row.length))
-            else:
-                arrays = next(decoded)
-                lo, hi = rng.positions(key_arrays(self.schema, arrays))
-                pieces.append({name: arrays[name][lo:hi] for name in columns})
+        pieces = range_pieces(pod, self.schema, commit, self.label, rows, rng, columns)
         pieces = _cut(pieces, offset or 0, limit, columns)
         return read_into(pod, self.schema, commit, self.label, pieces, columns)
 
