@@ -37,6 +37,7 @@ W6_WRITE = "W6 write 20 partitions, %d worker(s)"
 ROWS = [
     ("W1 write (one call)", "W1 write", "arcticdb", 0.8, "<= 0.8x arcticdb"),
     ("W1 bytes on disk", "W1 bytes on disk", "arcticdb", 0.45, "<= 0.45x arcticdb"),
+    ("W1 stored B / row", "W1 stored B / row", None, None, ""),
     ("W1 full read", "W1 full read", "arcticdb", 1.0, "<= 1.0x arcticdb"),
     ("W1 full read peak RSS / raw size", "W1 read peak RSS / raw size", None, 3.0, "<= 3"),
     ("W1 1% range read", "W1 1% range read", "arcticdb", 2.0, "<= 2x arcticdb"),

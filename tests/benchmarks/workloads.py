@@ -106,6 +106,7 @@ def w1(engine_cls, base, scale, repeat):
     eng = stores[-1]
     del native
     out = {"W1 write": statistics.median(times), "W1 bytes on disk": eng.bytes_on_disk()}
+    out["W1 stored B / row"] = out["W1 bytes on disk"] / rows
     read_peak = peak_rss_during(eng.read_all)
     out["W1 full read"] = median_time(eng.read_all, repeat)
     out["W1 read peak RSS / raw size"] = read_peak / raw_bytes
