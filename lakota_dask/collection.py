@@ -25,7 +25,7 @@ from .codec import blob_path
 from .commit import Commit, Op, Row, Shard
 from .errors import CorruptDataError, InvalidLabelError, SchemaError, SeriesNotFoundError
 from .keys import Range, key_arrays
-from .schema import Schema
+from .schema import Schema, check_sorted
 from .segment import EncodedWrite, encode_rows, read_row_columns
 from .series import Series
 from .storage import Pod
@@ -90,6 +90,19 @@ def _check_by_column(frame: pd.DataFrame, by: str) -> None:
         raise InvalidLabelError(
             f"write_many: column {by!r} has no label at row {missing[0]}; every row needs one"
         )
+
+
+def _groups(labels: pd.Series) -> list[tuple[str, slice | np.ndarray]]:
+    """The rows of each label (as text), in label order: slices when already grouped."""
+    codes, uniques = pd.factorize(labels.astype(str), sort=True)
+    names = [str(u) for u in uniques]
+    if len(codes) and np.all(codes[1:] >= codes[:-1]):
+        # one block per label already: slices are views, no copy
+        bounds = np.r_[0, np.flatnonzero(np.diff(codes)) + 1, len(codes)]
+        return [(names[codes[lo]], slice(lo, hi)) for lo, hi in zip(bounds, bounds[1:])]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    return [(name, order[lo:hi]) for name, lo, hi in zip(names, bounds, bounds[1:])]
 
 
 class Collection:
@@ -223,11 +236,16 @@ class Collection:
         if not isinstance(frame, pd.DataFrame):
             frame = pd.DataFrame(frame)
         _check_by_column(frame, by)
+        columns = self.schema.cast(frame.drop(columns=[by]))
         encoded_all = EncodedWrite()
         changes: list[Change] = []
-        for label, group in frame.groupby(by, sort=True):
-            label = check_label(str(label))
-            arrays = self.schema.normalize(group.drop(columns=[by]))
+        for label, rows in _groups(frame[by]):
+            label = check_label(label)
+            arrays = {name: values[rows] for name, values in columns.items()}
+            try:
+                check_sorted(self.schema, arrays)
+            except SchemaError as err:
+                raise SchemaError(f"write_many, series {label!r}: {err}") from err
             rng = self.series(label).write_range(arrays, None, None, "both")
             if rng is None:
                 continue

@@ -273,6 +273,12 @@ class Schema:
         lengths, values that cannot be cast, or an index that is not strictly increasing
         (the message names the first bad row). Returns a dict of numpy arrays.
         """
+        arrays = self.cast(frame)
+        check_sorted(self, arrays)
+        return arrays
+
+    def cast(self, frame: Any) -> dict[str, np.ndarray]:
+        """:meth:`normalize` without the check that the index is sorted."""
         if isinstance(frame, pd.DataFrame):
             # index levels named like schema columns count as columns (set_index undone)
             levels = {
@@ -298,7 +304,6 @@ class Schema:
         lengths = {n: len(a) for n, a in arrays.items()}
         if len(set(lengths.values())) > 1:
             raise SchemaError(f"columns have different lengths: {lengths}")
-        check_sorted(self, arrays)
         return arrays
 
 

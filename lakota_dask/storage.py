@@ -201,11 +201,16 @@ class FilePod(Pod):
 
     def _tmp_write(self, path: str, data: bytes, sync: bool) -> str:
         full = self.full(path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
         # the time in the name lets gc remove what a killed writer left behind
         tmp = f"{full}.tmp-{hextime()}-{uuid.uuid4().hex}"
         try:
-            with open(tmp, "wb") as fh:
+            try:
+                fh = open(tmp, "wb")
+            except FileNotFoundError:
+                # folders are created on the first write into them, not checked every time
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                fh = open(tmp, "wb")
+            with fh:
                 fh.write(data)
                 if sync:
                     fh.flush()
