@@ -369,16 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the backfill command line; returns the exit code."""
-    args = common.parse_args(build_parser(), argv)
-    if isinstance(args, int):
-        return args
-    common.configure_logging(args.verbose)
 
-    def body() -> int:
+    def body(args: argparse.Namespace) -> int:
         print(backfill(args).summary())
         return common.EXIT_OK
 
-    return common.run(body)
+    return common.main(build_parser(), argv, body)
 
 
 common.ship_by_value(__name__)

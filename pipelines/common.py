@@ -267,4 +267,14 @@ def run(body: Callable[[], int]) -> int:
         return EXIT_INTERRUPTED
 
 
+def main(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+         body: Callable[[argparse.Namespace], int]) -> int:
+    """A pipeline's command line: parse ``argv``, set up logging, run ``body(args)``."""
+    args = parse_args(parser, argv)
+    if isinstance(args, int):
+        return args
+    configure_logging(args.verbose)
+    return run(lambda: body(args))
+
+
 ship_by_value(__name__)

@@ -232,11 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the scheduled merge command line; returns the exit code."""
-    args = common.parse_args(build_parser(), argv)
-    if isinstance(args, int):
-        return args
-    common.configure_logging(args.verbose)
-    return common.run(lambda: schedule(args))
+    return common.main(build_parser(), argv, schedule)
 
 
 common.ship_by_value(__name__)

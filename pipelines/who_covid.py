@@ -73,19 +73,15 @@ def backfill_arguments(args: argparse.Namespace) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Load the sample, print the seed's Belgium query; returns the exit code."""
-    args = common.parse_args(build_parser(), argv)
-    if isinstance(args, int):
-        return args
-    common.configure_logging(args.verbose)
 
-    def body() -> int:
+    def body(args: argparse.Namespace) -> int:
         print(backfill.backfill(backfill_arguments(args)).summary())
         repo = common.open_repo(args)
         series = repo / COLLECTION / SERIES
         print(series[START:STOP].df())
         return common.EXIT_OK
 
-    return common.run(body)
+    return common.main(build_parser(), argv, body)
 
 
 if __name__ == "__main__":
