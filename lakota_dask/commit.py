@@ -44,7 +44,7 @@ from .errors import CorruptDataError
 from .keys import Key, Range, row_key
 from .utils import hexdigest
 
-__all__ = ["Commit", "Op", "Row", "Shard"]
+__all__ = ["Commit", "Op", "Row", "Shard", "pack_rows"]
 
 EMBED_MAX_SIZE = 1024
 MAX_SHARD_LABELS = 256
@@ -97,6 +97,27 @@ def _is_key(value: Any) -> bool:
     """Whether a decoded value is a stored key: a non-empty list of plain scalars."""
     return (isinstance(value, list) and bool(value)
             and all(type(v) in (int, float, str, bool) for v in value))
+
+
+def pack_rows(rows: Iterable[Row], limit: int, join_equal_first_key: bool = False
+              ) -> list[list[Row]]:
+    """Consecutive rows packed greedily into runs of at most ``limit`` values.
+
+    With ``join_equal_first_key``, a run never ends between two rows sharing their first
+    index value (possible with a multi-column index), even past ``limit``.
+    """
+    runs: list[list[Row]] = []
+    size = 0
+    for row in rows:
+        fits = runs and size + row.length <= limit
+        joined = runs and join_equal_first_key and row.start[0] == runs[-1][-1].stop[0]
+        if fits or joined:
+            runs[-1].append(row)
+            size += row.length
+        else:
+            runs.append([row])
+            size = row.length
+    return runs
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .changelog import parse_before
 from .collection import check_label
-from .commit import Commit, Row
+from .commit import Commit, Row, pack_rows
 from .errors import InvalidLabelError, SchemaError
 from .keys import Closed, Key, Range, check_closed, key_arrays, make_key, row_key
 from .parallel import check_scheduler
@@ -358,32 +358,12 @@ def _index_value(schema: Schema, value: Any) -> Any:
     return value
 
 
-def _group(rows: Sequence[Row], partition_rows: int) -> list[list[Row]]:
-    """Adjacent rows gathered up to ``partition_rows`` values per group.
-
-    A group never ends between two rows sharing their first index value (possible with a
-    multi-column index), so every index value lives in one partition and the divisions
-    are strictly increasing.
-    """
-    groups: list[list[Row]] = []
-    size = 0
-    for row in rows:
-        if groups and size + row.length <= partition_rows:
-            groups[-1].append(row)
-            size += row.length
-        elif groups and row.start[0] == groups[-1][-1].stop[0]:
-            groups[-1].append(row)
-            size += row.length
-        else:
-            groups.append([row])
-            size = row.length
-    return groups
-
-
 def _parts(commit: Commit, label: str, rng: Range, partition_rows: int) -> list[ReadPart]:
     rows = [r for r in commit.rows(label) if rng.after_start(r.stop) and rng.before_stop(r.start)]
     parts = []
-    for group in _group(rows, partition_rows):
+    # a group never ends between rows sharing their first index value, so every
+    # index value lives in one partition and the divisions are strictly increasing
+    for group in pack_rows(rows, partition_rows, join_equal_first_key=True):
         digests = {d for row in group for d in row.digests}
         blobs = {d: b for d in digests if (b := commit.blob(d, label)) is not None}
         parts.append(ReadPart(label, tuple(group), blobs, rng))

@@ -34,7 +34,7 @@ import numpy as np
 
 from .changelog import ROOT, Changelog, Revision, name_time, parse_before
 from .codec import blob_path
-from .commit import Commit, Op, Row, Shard
+from .commit import Commit, Op, Row, Shard, pack_rows
 from .errors import CommitConflictError, SegmentMissingError
 from .keys import Range
 from .parallel import run_tasks
@@ -322,20 +322,6 @@ def _write_revision(pod: Pod, path: str, payload: bytes) -> None:
 
 
 # -- defrag ---------------------------------------------------------------------------
-def _runs(rows: Iterable[Row], segment_rows: int) -> list[list[Row]]:
-    """Consecutive rows packed greedily into runs of at most ``segment_rows`` values."""
-    runs: list[list[Row]] = []
-    size = 0
-    for row in rows:
-        if runs and size + row.length <= segment_rows:
-            runs[-1].append(row)
-            size += row.length
-        else:
-            runs.append([row])
-            size = row.length
-    return runs
-
-
 def _rewrite_runs(
     group: list[tuple[str, list[list[Row]], dict[str, bytes]]],
     pod: Pod,
@@ -376,7 +362,7 @@ def defrag(collection: Collection, segment_rows: int = SEGMENT_ROWS) -> DefragRe
     tasks: list[list[tuple[str, list[list[Row]], dict[str, bytes]]]] = [[]]
     size = 0
     for label in commit.labels():
-        runs = _runs(commit.rows(label), segment_rows)
+        runs = pack_rows(commit.rows(label), segment_rows)
         small = [run for run in runs if len(run) > 1]
         if not small:
             continue
