@@ -86,13 +86,20 @@ class Changelog:
     def __init__(self, pod: Pod, folder: str) -> None:
         self.pod = pod
         self.folder = folder
+        # file name -> (parent, child), or None for a foreign file: the folder is listed
+        # on every read and write, and only new names need parsing
+        self._parsed: dict[str, tuple[str, str] | None] = {}
 
     def _edges(self) -> list[tuple[str, str]]:
+        parsed = self._parsed
         edges = []
         for name in self.pod.ls(self.folder):
-            match = _FILE.match(name)
-            if match:
-                edges.append((match.group(1), match.group(2)))
+            if name not in parsed:
+                match = _FILE.match(name)
+                parsed[name] = (match.group(1), match.group(2)) if match else None
+            edge = parsed[name]
+            if edge is not None:
+                edges.append(edge)
         return edges
 
     def log(self) -> list[Revision]:

@@ -4,6 +4,9 @@ An encoded column is one tag byte followed by a zstd frame:
 
 - ``D`` (integers, timestamps, dates): the first value then the differences between
   neighbours, as little-endian integers; regular series compress to almost nothing.
+- ``A`` (64-bit integers and times whose differences are all equal, like the timestamps
+  of regular bars): the count, the first value and the step. Reading any slice is an
+  ``arange``: nothing to decompress or sum.
 - ``F`` (64-bit floats that are all decimals with at most ``MAX_DECIMALS`` digits after
   the point, like prices): the integers ``round(value * 10**d)``, as a first value and
   the differences between neighbours stored in the narrowest integer type that holds
@@ -17,7 +20,7 @@ An encoded column is one tag byte followed by a zstd frame:
 :func:`decode_into` decodes a slice of a segment straight into the caller's array (no
 concatenation copies on reads); every function here is safe to call from several threads
 at once (zstd and numpy release the GIL, so segments are coded on every core; see
-:func:`thread_map`).
+:func:`lakota_dask.utils.thread_map`).
 
 A blob is stored at its content address ``ab/cd/<36 more hex digits>`` (the SHA-1 of the
 encoded bytes), so identical data is stored once and rewriting it is harmless.
@@ -28,9 +31,6 @@ from __future__ import annotations
 import os
 import struct
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -39,22 +39,21 @@ import zstandard
 from .errors import CorruptDataError, SchemaError
 from .schema import Column
 
-__all__ = ["blob_path", "decode", "decode_into", "decode_many_into", "encode", "max_values",
-           "thread_map"]
+__all__ = ["blob_path", "decode", "decode_into", "decode_many_into", "encode", "max_values"]
 
 # level 1: a third of level 3's time for a few percent more bytes on shuffled floats
 ZSTD_LEVEL = 1
 MAX_DECIMALS = 6
+#: payloads from this size on are decompressed into reused memory (see _decompress_into)
+SCRATCH_MIN_SIZE = 64 * 1024
 #: header of an ``F`` payload: decimals, width of the differences, 6 pad bytes, count, first
 _F_HEADER = struct.Struct("<BB6xqq")
+#: an ``A`` payload: count, first value, step
+_A_PAYLOAD = struct.Struct("<qqq")
 _WIDTHS = {1: np.dtype("<i1"), 2: np.dtype("<i2"), 4: np.dtype("<i4"), 8: np.dtype("<i8")}
 _EXACT_FLOAT_INT = 2**53  # beyond it, not every integer is a float
 
-T = TypeVar("T")
-R = TypeVar("R")
 _local = threading.local()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_pool_lock = threading.Lock()
 
 
 def _compressor(level: int) -> zstandard.ZstdCompressor:
@@ -71,32 +70,6 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     if not hasattr(_local, "decompressor"):
         _local.decompressor = zstandard.ZstdDecompressor()
     return _local.decompressor
-
-
-def thread_map(func: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """``[func(item) for item in items]`` on one thread per core, in order.
-
-    For coding many segments: zstd, SHA-1, numpy copies and file I/O release the GIL.
-    Calls from dask tasks fan out too: measured, a 13-partition ``ddf().sum()`` on two
-    threads ran in 0.20 s this way against 0.30 s with tasks kept to their own thread.
-    One executor per process, made again after a fork (a child inherits the executor,
-    not its threads).
-    """
-    global _pool
-    items = list(items)
-    if len(items) < 2 or (os.cpu_count() or 1) < 2:
-        return [func(item) for item in items]
-    workers = os.cpu_count() or 1
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(workers, "lakota-codec"))
-        pool = _pool[1]
-    # a few batches per thread: small items cost less than their hand-over one by one,
-    # and uneven ones still spread over the threads
-    size = -(-len(items) // (4 * workers))
-    batches = [items[i:i + size] for i in range(0, len(items), size)]
-    done = pool.map(lambda batch: [func(item) for item in batch], batches)
-    return [result for batch in done for result in batch]
 
 
 def blob_path(hexdigest: str) -> str:
@@ -134,6 +107,8 @@ def encode(column: Column, values: np.ndarray, level: int = ZSTD_LEVEL) -> bytes
             # the first value, then differences (wrapping on overflow, as cumsum does back)
             payload[0] = ints[0]
             np.subtract(ints[1:], ints[:-1], out=payload[1:])
+        if ints.itemsize == 8 and ints.size >= 2 and (payload[2:] == payload[1]).all():
+            tag, payload = b"A", _A_PAYLOAD.pack(ints.size, int(ints[0]), int(payload[1]))
     elif tag == b"S":
         decimal = _decimal_payload(values)
         if decimal is not None:
@@ -141,7 +116,7 @@ def encode(column: Column, values: np.ndarray, level: int = ZSTD_LEVEL) -> bytes
         else:
             raw = np.ascontiguousarray(values).view(np.uint8).reshape(-1, values.dtype.itemsize)
             payload = np.empty((raw.shape[1], raw.shape[0]), dtype=np.uint8)
-            payload[...] = raw.T
+            _copy_planes(payload.T, raw)
     else:
         payload = np.ascontiguousarray(values)
     # arrays are compressed through the buffer protocol, without a bytes copy
@@ -194,11 +169,15 @@ def _exact(values: np.ndarray, scale: float) -> np.ndarray | None:
 
 def decode(column: Column, data: bytes | memoryview, where: str = "a segment") -> np.ndarray:
     """Decode bytes made by :func:`encode`; :class:`CorruptDataError` if they are not."""
-    tag, payload = _open(column, data, where)
+    tag, payload = _open(column, data, where, scratch=True)
     try:
         return _decode_payload(column, tag, payload)
     except (ValueError, TypeError, pa.ArrowException) as err:
         raise CorruptDataError(f"{where}: column {column.name!r} is malformed: {err}") from err
+    except MemoryError as err:  # an ``A`` payload states its count in a few bytes
+        raise CorruptDataError(
+            f"{where}: column {column.name!r} claims more values than memory holds"
+        ) from err
 
 
 def decode_into(column: Column, data: bytes | memoryview, out: np.ndarray, start: int,
@@ -208,10 +187,10 @@ def decode_into(column: Column, data: bytes | memoryview, out: np.ndarray, start
     ``stop`` is where the caller's row ends in the segment: :class:`CorruptDataError`
     if the segment holds fewer values (a short slice would misalign the columns).
     """
-    tag, payload = _open(column, data, where)
+    tag, payload = _open(column, data, where, scratch=True)
     try:
         values = None
-        if tag in (b"D", b"F", b"S"):
+        if tag in (b"D", b"F", b"S", b"A"):
             count = _count(column, tag, payload)
         else:
             values = _decode_payload(column, tag, payload)
@@ -224,12 +203,12 @@ def decode_into(column: Column, data: bytes | memoryview, out: np.ndarray, start
         if tag == b"S":
             itemsize = out.dtype.itemsize
             planes = np.frombuffer(payload, dtype=np.uint8).reshape(itemsize, -1)
-            out.view(np.uint8).reshape(-1, itemsize)[...] = planes[:, start:start + len(out)].T
-        elif values is None and start == 0 and len(out) == count:
-            _accumulate(column, tag, payload, out)  # the whole segment: no temporary
+            _copy_planes(out.view(np.uint8).reshape(-1, itemsize),
+                         planes[:, start:start + len(out)].T)
+        elif values is None:
+            if len(out):
+                _accumulate(column, tag, payload, out, start)  # no temporary array
         else:
-            if values is None:
-                values = _decode_payload(column, tag, payload)
             out[...] = values[start:start + len(out)]
     except (ValueError, TypeError, pa.ArrowException) as err:
         raise CorruptDataError(f"{where}: column {column.name!r} is malformed: {err}") from err
@@ -241,23 +220,32 @@ def decode_many_into(column: Column, segments: list[tuple[bytes | memoryview, st
     operations instead of a few per segment (a series grown by many small appends).
 
     ``lengths`` are the values each segment should hold. Returns ``False``, with ``out``
-    partly written, when a segment is not a ``D`` or ``F`` one or does not hold exactly
-    its length; the caller then decodes them one by one.
+    partly written, when the segments are not all ``D`` or ``A``, all ``F`` or all ``S``
+    ones or one does not hold exactly its length; the caller then decodes them one by one.
     """
     opened = [_open(column, data, where) for data, where in segments]
     tags = {tag for tag, _ in opened}
-    if len(tags) != 1 or not tags <= {b"D", b"F"} or 0 in lengths:
+    if not (tags <= {b"D", b"A"} or len(tags) == 1 and tags <= {b"F", b"S"}) or 0 in lengths:
         return False
+    if tags == {b"S"}:
+        return _unshuffle_many([p for _, p in opened], lengths, out)
+    if tags == {b"A"}:
+        return _progressions_many([p for _, p in opened], lengths, out)
     counts = np.array(lengths, dtype=np.int64)
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     try:
         if b"D" in tags:
-            itemsize = out.dtype.itemsize
-            if any(len(p) != n * itemsize for (_, p), n in zip(opened, lengths)):
+            ints = out.view(f"<i{out.dtype.itemsize}")
+            if any(n != _count(column, tag, p) for (tag, p), n in zip(opened, lengths)):
                 return False
-            ints = out.view(f"<i{itemsize}")
-            ints[...] = np.frombuffer(b"".join(p for _, p in opened), dtype=ints.dtype)
+            for (tag, payload), start, n in zip(opened, starts, lengths):
+                if tag == b"A":  # a regular segment as differences: its first, then steps
+                    _, first, step = _a_payload(payload)
+                    ints[start:start + n] = step
+                    ints[start] = first
+                else:
+                    ints[start:start + n] = np.frombuffer(payload, dtype=ints.dtype)
             scales = None
         else:
             headers = [_f_header(p) for _, p in opened]
@@ -286,49 +274,151 @@ def decode_many_into(column: Column, segments: list[tuple[bytes | memoryview, st
     return True
 
 
+def _progressions_many(payloads: list[bytes], lengths: list[int], out: np.ndarray) -> bool:
+    """``A`` payloads end to end into ``out`` in a few vector operations (``False`` if
+    one does not hold its length)."""
+    try:
+        params = np.array([_a_payload(p) for p in payloads], dtype=np.int64).reshape(-1, 3)
+    except ValueError:
+        return False
+    counts = np.array(lengths, dtype=np.int64)
+    if not np.array_equal(params[:, 0], counts):
+        return False
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    ints = out.view(np.int64)
+    ints[...] = np.arange(len(out), dtype=np.int64)
+    ints -= np.repeat(starts, counts)  # each value's position within its segment
+    ints *= np.repeat(params[:, 2], counts)
+    ints += np.repeat(params[:, 1], counts)
+    return True
+
+
+def _unshuffle_many(payloads: list[bytes], lengths: list[int], out: np.ndarray) -> bool:
+    """Byte-shuffled payloads end to end into ``out``: their planes are gathered first,
+    then unshuffled in one pass (``False`` if a payload is not of its length)."""
+    itemsize = out.dtype.itemsize
+    if any(len(p) != n * itemsize for p, n in zip(payloads, lengths)):
+        return False
+    planes = np.empty((itemsize, len(out)), dtype=np.uint8)
+    at = 0
+    for payload, n in zip(payloads, lengths):
+        planes[:, at:at + n] = np.frombuffer(payload, dtype=np.uint8).reshape(itemsize, n)
+        at += n
+    _copy_planes(out.view(np.uint8).reshape(-1, itemsize), planes.T)
+    return True
+
+
 def max_values(data: bytes | memoryview, where: str = "a segment") -> int:
     """At most how many values a segment can hold, from its zstd frame header alone.
 
-    Every encoding spends at least one byte per value, so the decompressed size bounds
-    the count: a reader checks the lengths a commit claims before it allocates for them.
+    Every encoding but ``A`` spends at least one byte per value, so the decompressed
+    size bounds the count; an ``A`` segment states its count in 24 bytes. A reader
+    checks the lengths a commit claims against this before it allocates for them.
     """
+    view = memoryview(data)
     try:
-        size = zstandard.frame_content_size(memoryview(data)[1:])
+        size = zstandard.frame_content_size(view[1:])
+        if view[:1] == b"A" and size == _A_PAYLOAD.size:
+            return _a_payload(_decompressor().decompress(view[1:]))[0]
     except zstandard.ZstdError as err:
         raise CorruptDataError(f"{where}: not a zstd frame: {err}") from err
+    except ValueError as err:
+        raise CorruptDataError(f"{where}: {err}") from err
     if size < 0:  # encode always records the size
         raise CorruptDataError(f"{where}: the zstd frame does not state its size")
     return size
 
 
-def _open(column: Column, data: bytes | memoryview, where: str) -> tuple[bytes, bytes]:
-    """The tag and decompressed payload of a segment made for ``column``."""
-    expected = _tag_for(column)
-    view = memoryview(data)  # slices of a view copy nothing
-    tag = bytes(view[:1])
-    # floats have two encodings; a file must carry one its column type can have
-    if len(data) < 1 or not (tag == expected or (expected == b"S" and tag == b"F")):
-        raise CorruptDataError(
-            f"{where}: not an encoded {column.type} column (column {column.name!r})"
-        )
+def _open(column: Column, data: bytes | memoryview, where: str,
+          scratch: bool = False) -> tuple[bytes, bytes | memoryview]:
+    """The tag and decompressed payload of a segment made for ``column``.
+
+    With ``scratch``, a large payload is decompressed into this thread's scratch buffer
+    (see :func:`_decompress_into`) and is only valid until the thread's next call.
+    """
+    tag, frame = _tag_and_frame(column, data, where)
     try:
-        payload = _decompressor().decompress(view[1:], allow_extra_data=False)
+        size = zstandard.frame_content_size(frame) if scratch else -1
+        if size >= SCRATCH_MIN_SIZE:
+            payload: bytes | memoryview = _decompress_into(frame, _scratch(size), where)
+        else:
+            payload = _decompressor().decompress(frame, allow_extra_data=False)
     except zstandard.ZstdError as err:
         raise CorruptDataError(f"{where}: cannot decompress column {column.name!r}: {err}") from err
-    except MemoryError as err:
-        # the frame header states the decompressed size, and zstd allocates it up front
+    except (MemoryError, OverflowError) as err:
+        # the frame header states the decompressed size, which is allocated up front
         raise CorruptDataError(
             f"{where}: column {column.name!r} claims a decompressed size larger than memory"
         ) from err
     return tag, payload
 
 
-def _decode_payload(column: Column, tag: bytes, payload: bytes) -> np.ndarray:
+def _tag_and_frame(column: Column, data: bytes | memoryview, where: str
+                   ) -> tuple[bytes, memoryview]:
+    """The tag of a segment, checked against ``column``, and its zstd frame."""
+    expected = _tag_for(column)
+    view = memoryview(data)  # slices of a view copy nothing
+    tag = bytes(view[:1])
+    # floats and 64-bit integers have two encodings; a file must carry one its column
+    # type can have
+    other = {b"S": b"F", b"D": b"A" if column.dtype and column.dtype.itemsize == 8 else b""}
+    if len(data) < 1 or not (tag == expected or tag == other.get(expected)):
+        raise CorruptDataError(
+            f"{where}: not an encoded {column.type} column (column {column.name!r})"
+        )
+    return tag, view[1:]
+
+
+def _scratch(size: int) -> memoryview:
+    """``size`` bytes of this thread's reusable buffer."""
+    buffer = getattr(_local, "scratch", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _local.scratch = bytearray(size)
+    return memoryview(buffer)[:size]
+
+
+def _decompress_into(frame: memoryview, dest: memoryview, where: str) -> memoryview:
+    """Decompress one whole zstd frame into ``dest``, which has its exact content size.
+
+    Decompressing into memory already in use is what makes large reads fast: a fresh
+    output buffer per segment costs more in page faults than the decompression itself
+    (measured: 2.6 ms against 0.46 ms for a 2 MB segment). The frame is checked to end
+    exactly where the data ends, and zstd checks its checksum at the frame's end.
+    """
+    if _frame_length(frame) != len(frame):
+        raise zstandard.ZstdError("the frame is truncated or followed by other bytes")
+    with _decompressor().stream_reader(frame) as reader:
+        filled = reader.readinto(dest)
+        # reading past the end makes zstd check the frame's checksum
+        if filled != len(dest) or reader.read(1):
+            raise zstandard.ZstdError(f"the frame holds other than its {len(dest)} bytes")
+    return dest
+
+
+def _frame_length(frame: memoryview) -> int:
+    """The length of the zstd frame at the start of ``frame``, from its block headers."""
+    if not zstandard.get_frame_parameters(frame).has_checksum:
+        raise zstandard.ZstdError("the frame has no checksum")
+    at = zstandard.frame_header_size(frame)
+    last = 0
+    while not last:
+        if at + 3 > len(frame):
+            return -1
+        header = int.from_bytes(frame[at:at + 3], "little")
+        last, kind, size = header & 1, (header >> 1) & 3, header >> 3
+        if kind == 3:
+            raise zstandard.ZstdError("the frame has a block of the reserved type")
+        at += 3 + (1 if kind == 1 else size)  # an RLE block stores its byte once
+    return at + 4  # the checksum
+
+
+def _decode_payload(column: Column, tag: bytes, payload: bytes | memoryview) -> np.ndarray:
     if tag == b"T":
         return _text_values(payload)
     dtype = column.dtype
     assert dtype is not None  # only text columns have no dtype
-    if tag in (b"D", b"F"):
+    if tag in (b"D", b"F", b"A"):
         out = np.empty(_count(column, tag, payload), dtype=dtype)
         _accumulate(column, tag, payload, out)
         return out
@@ -336,8 +426,20 @@ def _decode_payload(column: Column, tag: bytes, payload: bytes) -> np.ndarray:
         raise ValueError(f"{len(payload)} bytes is not a whole number of {dtype} values")
     if tag == b"S":
         shuffled = np.frombuffer(payload, dtype=np.uint8).reshape(dtype.itemsize, -1)
-        return np.ascontiguousarray(shuffled.T).view(dtype).reshape(-1)
+        out = np.empty(shuffled.shape[1], dtype=dtype)
+        _copy_planes(out.view(np.uint8).reshape(-1, dtype.itemsize), shuffled.T)
+        return out
     return np.frombuffer(payload, dtype=dtype).copy()
+
+
+def _copy_planes(dest: np.ndarray, source: np.ndarray) -> None:
+    """``dest[...] = source`` for two (values, bytes) arrays, one byte plane at a time.
+
+    One byte of every value per pass: measured 3x faster than numpy's copy of the
+    transposed array in one go, which moves a single byte per inner step.
+    """
+    for plane in range(source.shape[1]):
+        dest[:, plane] = source[:, plane]
 
 
 def _count(column: Column, tag: bytes, payload: bytes) -> int:
@@ -346,10 +448,22 @@ def _count(column: Column, tag: bytes, payload: bytes) -> int:
         return len(_text_values(payload))
     if tag == b"F":
         return _f_header(payload)[2]
+    if tag == b"A":
+        return _a_payload(payload)[0]
     itemsize = column.dtype.itemsize  # type: ignore[union-attr]  # only text has no dtype
     if len(payload) % itemsize:
         raise ValueError(f"{len(payload)} bytes is not a whole number of {column.type} values")
     return len(payload) // itemsize
+
+
+def _a_payload(payload: bytes | memoryview) -> tuple[int, int, int]:
+    """The checked count, first value and step of an ``A`` payload."""
+    if len(payload) != _A_PAYLOAD.size:
+        raise ValueError("a regular integer column without its 24-byte payload")
+    count, first, step = _A_PAYLOAD.unpack(payload)
+    if count < 2:
+        raise ValueError(f"a regular integer column claims {count} values")
+    return count, first, step
 
 
 def _f_header(payload: bytes) -> tuple[int, int, int, int]:
@@ -364,17 +478,35 @@ def _f_header(payload: bytes) -> tuple[int, int, int, int]:
     return decimals, width, count, first
 
 
-def _accumulate(column: Column, tag: bytes, payload: bytes, out: np.ndarray) -> None:
-    """Decode a whole ``D`` or ``F`` payload into ``out`` (of the payload's length)."""
+def _accumulate(column: Column, tag: bytes, payload: bytes | memoryview, out: np.ndarray,
+                start: int = 0) -> None:
+    """Decode values ``[start, start + len(out))`` of a ``D``, ``F`` or ``A`` payload into
+    ``out``.
+
+    The running sum covers only the values kept; the ones before them are summed in one
+    reduction (sums wrap on overflow, like the differences taken at encoding).
+    """
+    if tag == b"A":
+        _, first, step = _a_payload(payload)
+        ints = out.view(np.int64)
+        ints[...] = np.arange(start, start + len(out), dtype=np.int64)
+        ints *= step  # array arithmetic wraps, as the differences did at encoding
+        ints += first
+        return
     if tag == b"D":
-        ints = np.frombuffer(payload, dtype=f"<i{out.dtype.itemsize}")
-        ints.cumsum(out=out.view(ints.dtype))
+        deltas = np.frombuffer(payload, dtype=f"<i{out.dtype.itemsize}")
+        ints = out.view(deltas.dtype)
+        deltas[start:start + len(out)].cumsum(out=ints)
+        if start:
+            ints += deltas[:start].sum(dtype=deltas.dtype)
         return
     decimals, width, _, first = _f_header(payload)
+    deltas = np.frombuffer(payload, dtype=_WIDTHS[width], offset=_F_HEADER.size)
     # the integers are summed in out's own memory (float64 and int64 have one size)
     ints = out.view(np.int64)
-    ints[0] = first
-    ints[1:] = np.frombuffer(payload, dtype=_WIDTHS[width], offset=_F_HEADER.size)
+    ints[1:] = deltas[start:start + len(out) - 1]
+    ints[:1] = first
+    ints[:1] += deltas[:start].sum(dtype=np.int64)  # an array sum wraps, a scalar one warns
     ints.cumsum(out=ints)
     np.divide(ints, 10.0**decimals, out=out)
 

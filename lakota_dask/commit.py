@@ -65,16 +65,17 @@ class Row:
     length: int
     offset: int
     digests: tuple[str, ...]
+    #: the msgpack-ready values, kept once made: a shard re-encodes every row of its
+    #: labels on each write, and a series grown by appends has many
+    _encoded: list[Any] | None = field(default=None, compare=False, repr=False)
 
     def encode(self) -> list[Any]:
-        """The row as msgpack-ready values."""
-        return [
-            list(self.start),
-            list(self.stop),
-            self.length,
-            self.offset,
-            [bytes.fromhex(d) for d in self.digests],
-        ]
+        """The row as msgpack-ready values (shared: not to be changed)."""
+        if self._encoded is None:
+            encoded = [list(self.start), list(self.stop), self.length, self.offset,
+                       [bytes.fromhex(d) for d in self.digests]]
+            object.__setattr__(self, "_encoded", encoded)
+        return self._encoded  # type: ignore[return-value]
 
     @classmethod
     def decode(cls, data: Any) -> Row:
@@ -85,12 +86,26 @@ class Row:
                 and type(offset) is int and offset >= 0 and isinstance(digests, list)
                 and all(isinstance(d, bytes) and len(d) == 20 for d in digests)):
             raise ValueError("a row has a field of the wrong type or size")
-        return cls(tuple(start), tuple(stop), length, offset, tuple(d.hex() for d in digests))
+        return cls(tuple(start), tuple(stop), length, offset, tuple(d.hex() for d in digests),
+                   data)
 
     def narrow(self, keys: list[np.ndarray], lo: int, hi: int) -> Row:
         """The part ``[lo, hi)`` of this row, given the row's own index keys."""
         return Row(row_key(keys, lo), row_key(keys, hi - 1), hi - lo, self.offset + lo,
                    self.digests)
+
+
+def _first_true(rows: tuple[Row, ...], test: Callable[[Row], bool], lo: int = 0) -> int:
+    """The first position from ``lo`` where ``test`` holds, for a ``test`` that is false
+    then true along ``rows`` (``len(rows)`` if it never holds)."""
+    hi = len(rows)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if test(rows[mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def _is_key(value: Any) -> bool:
@@ -286,21 +301,22 @@ class Commit:
         Rows that straddle a bound are narrowed, which needs their index keys:
         ``load_keys(row)`` returns them (one array per index column, row slice only).
         """
-        before: list[Row] = []
+        rows = self.rows(label)
+        # rows are sorted and disjoint: the ones meeting rng are found by bisection (an
+        # append meets none, however long the series)
+        first = _first_true(rows, lambda row: rng.after_start(row.stop))
+        end = _first_true(rows, lambda row: not rng.before_stop(row.start), first)
+        before = list(rows[:first])
         after: list[Row] = []
-        for row in self.rows(label):
-            if not rng.after_start(row.stop):
-                before.append(row)
-            elif not rng.before_stop(row.start):
-                after.append(row)
-            elif not (rng.after_start(row.start) and rng.before_stop(row.stop)):
+        for row in rows[first:end]:
+            if not (rng.after_start(row.start) and rng.before_stop(row.stop)):
                 keys = load_keys(row)
                 lo, hi = rng.positions(keys)
                 if lo > 0:
                     before.append(row.narrow(keys, 0, lo))
                 if hi < row.length:
                     after.append(row.narrow(keys, hi, row.length))
-        rows = before + list(new_rows) + after
+        rows = before + list(new_rows) + after + list(rows[end:])
         blobs = {**self._embedded_of(label), **blobs}
         return self.with_rows(label, rows, blobs)
 

@@ -328,7 +328,7 @@ def _read_partition(part: ReadPart, pod: Pod, schema: Schema, label_column: str 
     values = [n for n in names if n != label_column]
     wanted = [index, *values]
     pieces = range_pieces(pod, schema, Commit(), part.label, list(part.rows), part.rng,
-                          wanted, part.blobs)
+                          part.blobs)
     # each segment is decoded straight into the partition's arrays: no concatenation
     arrays = read_into(pod, schema, Commit(), part.label, pieces, wanted, part.blobs)
     frame = to_pandas(schema, arrays).set_index(index)

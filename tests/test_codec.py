@@ -73,13 +73,42 @@ def test_nan_payloads_survive_the_shuffle() -> None:
     assert same(decode(column, encode(column, values)), values)
 
 
-def test_delta_encoding_makes_regular_series_tiny() -> None:
+def test_delta_encoding_makes_nearly_regular_series_tiny() -> None:
     column = Column("c", "timestamp")
     values = np.arange("2020-01-01", "2021-01-01", dtype="datetime64[m]").astype("M8[ns]")
+    values[::1000] += np.timedelta64(1, "s")  # a few late ticks: not a progression
     data = encode(column, values)
-    assert len(data) < values.nbytes / 1000
+    assert len(data) < values.nbytes / 200
     assert same(decode(column, data), values)
     assert data[:1] == b"D"
+
+
+@pytest.mark.parametrize("type_name", ["int", "u8", "timestamp", "M8[s]", "m8[s]"])
+def test_regular_64_bit_columns_store_their_first_value_and_step(type_name: str) -> None:
+    column = Column("c", type_name)
+    dtype = column.dtype
+    for ints in (np.arange(10, 10 + 7 * 100_000, 7), np.arange(5, -5 * 10, -5), [1, 1, 1],
+                 np.iinfo("i8").max - np.arange(3) * (2**62)):  # steps that wrap around
+        values = np.asarray(ints, dtype="i8").view(dtype)
+        data = encode(column, values)
+        assert data[:1] == b"A" and len(data) < 64
+        assert same(decode(column, data), values)
+        out = np.empty(2, dtype=dtype)
+        decode_into(column, data, out, 1, len(values))
+        assert same(out, values[1:3])
+    assert encode(column, np.zeros(1, dtype=dtype))[:1] == b"D"  # one value has no step
+    assert encode(Column("c", "i4"), np.arange(100, dtype="i4"))[:1] == b"D"
+
+
+def test_malformed_regular_columns_are_corrupt() -> None:
+    column = Column("c", "int")
+    compress = zstandard.ZstdCompressor(write_checksum=True).compress
+    for payload in (struct.pack("<qqq", 1, 0, 1), struct.pack("<qq", 5, 0),
+                    struct.pack("<qqq", -3, 0, 1), struct.pack("<qqqq", 3, 0, 1, 0)):
+        with pytest.raises(CorruptDataError, match="here"):
+            decode(column, b"A" + compress(payload), "here")
+    with pytest.raises(CorruptDataError, match="not an encoded"):  # no A for 32-bit columns
+        decode(Column("c", "i4"), encode(column, np.arange(5)), "here")
 
 
 def test_tags_by_type() -> None:
@@ -227,3 +256,81 @@ def test_malformed_decimal_floats_are_corrupt(header: bytes) -> None:
         decode(Column("c", "float"), data)
     with pytest.raises(CorruptDataError, match="not an encoded"):
         decode(Column("c", "int"), data)
+
+
+def test_decode_many_into_unshuffles_raw_floats_end_to_end() -> None:
+    rng = np.random.default_rng(5)
+    column = Column("c", "float")
+    parts = [rng.normal(0, 1, n) for n in rng.integers(1, 300, 30)]
+    segments = [(encode(column, p), "here") for p in parts]
+    assert {data[:1] for data, _ in segments} == {b"S"}
+    whole = np.concatenate(parts)
+    out = np.empty_like(whole)
+    assert decode_many_into(column, segments, [len(p) for p in parts], out)
+    assert same(out, whole)
+
+
+# -- large segments: decompressed into reused memory, checked as strictly ---------------
+def big_floats() -> tuple[Column, bytes, np.ndarray]:
+    column = Column("c", "float")
+    values = np.random.default_rng(8).normal(100, 5, 50_000)  # 400 KB: the scratch path
+    return column, encode(column, values), values
+
+
+def test_large_segments_round_trip_and_slices_decode_in_place() -> None:
+    column, data, values = big_floats()
+    assert same(decode(column, data), values)
+    out = np.full(1_000, -1.0)
+    decode_into(column, data, out, 20_000, 50_000)
+    assert same(out, values[20_000:21_000])
+    # the scratch buffer is reused: a second segment does not change the first's result
+    first = decode(column, data)
+    decode(column, encode(column, values[::-1].copy()))
+    assert same(first, values)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda d: d[:-1], lambda d: d[:-4], lambda d: d[:-5], lambda d: d[: len(d) // 2],
+     lambda d: d + b"\x00", lambda d: d + d[1:],
+     lambda d: d[:-1] + bytes([d[-1] ^ 1]),
+     lambda d: d[: len(d) // 2] + bytes([d[len(d) // 2] ^ 0xFF]) + d[len(d) // 2 + 1:]],
+    ids=["-1 byte", "no checksum", "-5 bytes", "half", "+1 byte", "+1 frame",
+         "bad checksum", "flipped byte"],
+)
+def test_damaged_large_segments_are_corrupt(damage) -> None:
+    column, data, _ = big_floats()
+    with pytest.raises(CorruptDataError, match="here"):
+        decode(column, damage(data), "here")
+    with pytest.raises(CorruptDataError, match="here"):
+        decode_into(column, damage(data), np.empty(10), 0, 10, "here")
+
+
+@pytest.mark.parametrize("type_name", NUMERIC + TIMES)
+def test_every_slice_of_extremes_decodes_in_place(type_name: str) -> None:
+    column = Column("c", type_name)
+    values = np.concatenate([extremes(type_name)] * 3)  # differences that wrap around
+    data = encode(column, values)
+    for start in range(len(values)):
+        for size in (0, 1, len(values) - start):
+            out = np.empty(size, dtype=values.dtype)
+            decode_into(column, data, out, start, len(values))
+            assert same(out, values[start:start + size]), (start, size)
+
+
+def test_decimal_float_slices_decode_in_place() -> None:
+    column = Column("c", "float")
+    values = np.round(np.random.default_rng(2).normal(0, 1e6, 5_000), 2)
+    data = encode(column, values)
+    assert data[:1] == b"F"
+    for start in (0, 1, 999, 4_999):
+        out = np.empty(min(700, 5_000 - start))
+        decode_into(column, data, out, start, 5_000)
+        assert same(out, values[start:start + len(out)])
+
+
+def test_regular_column_claiming_huge_counts_is_corrupt() -> None:
+    payload = b"A" + zstandard.ZstdCompressor(write_checksum=True).compress(
+        struct.pack("<qqq", 2**62, 0, 1))
+    with pytest.raises(CorruptDataError, match="here"):
+        decode(Column("c", "int"), payload, "here")

@@ -104,10 +104,10 @@ def child(engine_name, workload, args):
 def run_child(engine_name, workload, args):
     """Run ``child`` in a fresh interpreter and return its dict."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", engine_name, workload,
-           "--scale", str(args.scale), "--repeat", str(args.repeat)]
+           "--scale", str(args.scale), "--repeat", str(args.repeat), "--floats", args.floats]
     if args.tmp:
         cmd += ["--tmp", args.tmp]
-    env = dict(os.environ)
+    env = dict(os.environ, BENCH_FLOATS=args.floats)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, HERE, env.get("PYTHONPATH")]))
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
@@ -195,6 +195,9 @@ def main(argv=None):
                         help="runs of each big step, the median is kept")
     parser.add_argument("--target", default="lakota_dask",
                         help="engine whose ratios are checked against the goals")
+    parser.add_argument("--floats", choices=["raw", "cents"], default="raw",
+                        help="values: raw float64 random walk (issue 7's data) or "
+                             "rounded to cents")
     parser.add_argument("--tmp", default=None, help="folder for the stores (default: TMPDIR)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per workload")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -228,7 +231,8 @@ def main(argv=None):
                 results.setdefault(eng, {}).update(out["metrics"])
 
     ran = [e for e in engines if e not in skipped]
-    print(f"scale {args.scale}, repeat {args.repeat}, {os.cpu_count()} cores "
+    print(f"scale {args.scale}, repeat {args.repeat}, {args.floats} floats, "
+          f"{os.cpu_count()} cores "
           f"(load average {load_start:.1f} at start, {os.getloadavg()[0]:.1f} at end), "
           f"Python {platform.python_version()}; "
           + ", ".join(f"{e} {versions.get(e, '?')}" for e in ran) + "; "
