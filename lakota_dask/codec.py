@@ -20,7 +20,9 @@ An encoded column is one tag byte followed by a zstd frame:
 - ``T`` (text): the count, the UTF-8 length of every value (int64), then the UTF-8 bytes.
 
 :func:`decode_into` decodes a slice of a segment straight into the caller's array (no
-concatenation copies on reads); every function here is safe to call from several threads
+concatenation copies on reads). ``where``, given to every decoding function, is any
+object whose ``str`` names the segment in error messages (made only if one is raised).
+Every function here is safe to call from several threads
 at once (zstd and numpy release the GIL, so segments are coded on every core; see
 :func:`lakota_dask.utils.thread_map`).
 
@@ -30,7 +32,7 @@ encoded bytes), so identical data is stored once and rewriting it is harmless.
 
 from __future__ import annotations
 
-import os
+import functools
 import struct
 import threading
 
@@ -173,7 +175,7 @@ def _exact(values: np.ndarray, scale: float) -> np.ndarray | None:
     return ints
 
 
-def decode(column: Column, data: bytes | memoryview, where: str = "a segment") -> np.ndarray:
+def decode(column: Column, data: bytes | memoryview, where: object = "a segment") -> np.ndarray:
     """Decode bytes made by :func:`encode`; :class:`CorruptDataError` if they are not."""
     tag, payload = _open(column, data, where, scratch=True)
     try:
@@ -187,7 +189,7 @@ def decode(column: Column, data: bytes | memoryview, where: str = "a segment") -
 
 
 def decode_into(column: Column, data: bytes | memoryview, out: np.ndarray, start: int,
-                stop: int, where: str = "a segment") -> None:
+                stop: int, where: object = "a segment") -> None:
     """Write values ``[start, start + len(out))`` of a segment into ``out``.
 
     ``stop`` is where the caller's row ends in the segment: :class:`CorruptDataError`
@@ -219,7 +221,7 @@ def decode_into(column: Column, data: bytes | memoryview, out: np.ndarray, start
         raise CorruptDataError(f"{where}: column {column.name!r} is malformed: {err}") from err
 
 
-def decode_many_into(column: Column, segments: list[tuple[bytes | memoryview, str]],
+def decode_many_into(column: Column, segments: list[tuple[bytes | memoryview, object]],
                      lengths: list[int], out: np.ndarray) -> bool:
     """Decode whole segments (data, where) end to end into ``out``, in a few vector
     operations instead of a few per segment (a series grown by many small appends).
@@ -282,13 +284,12 @@ def decode_many_into(column: Column, segments: list[tuple[bytes | memoryview, st
 def _progressions_many(payloads: list[bytes], lengths: list[int], out: np.ndarray) -> bool:
     """``A`` payloads end to end into ``out`` in a few vector operations (``False`` if
     one does not hold its length)."""
-    try:
-        params = np.array([_a_payload(p) for p in payloads], dtype=np.int64).reshape(-1, 3)
-    except ValueError:
+    if any(len(p) != _A_PAYLOAD.size for p in payloads):
         return False
+    params = np.frombuffer(b"".join(payloads), dtype="<i8").reshape(-1, 3)
     counts = np.array(lengths, dtype=np.int64)
-    if not np.array_equal(params[:, 0], counts):
-        return False
+    if not np.array_equal(params[:, 0], counts) or (counts < 2).any():
+        return False  # the caller's one-by-one decoding names the bad segment
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     ints = out.view(np.int64)
@@ -314,7 +315,7 @@ def _unshuffle_many(payloads: list[bytes], lengths: list[int], out: np.ndarray) 
     return True
 
 
-def max_values(data: bytes | memoryview, where: str = "a segment") -> int:
+def max_values(data: bytes | memoryview, where: object = "a segment") -> int:
     """At most how many values a segment can hold, from its zstd frame header alone.
 
     Every encoding but ``A`` spends at least one byte per value, so the decompressed
@@ -335,7 +336,7 @@ def max_values(data: bytes | memoryview, where: str = "a segment") -> int:
     return size
 
 
-def _open(column: Column, data: bytes | memoryview, where: str,
+def _open(column: Column, data: bytes | memoryview, where: object,
           scratch: bool = False) -> tuple[bytes, bytes | memoryview]:
     """The tag and decompressed payload of a segment made for ``column``.
 
@@ -359,20 +360,29 @@ def _open(column: Column, data: bytes | memoryview, where: str,
     return tag, payload
 
 
-def _tag_and_frame(column: Column, data: bytes | memoryview, where: str
+def _tag_and_frame(column: Column, data: bytes | memoryview, where: object
                    ) -> tuple[bytes, memoryview]:
     """The tag of a segment, checked against ``column``, and its zstd frame."""
-    expected = _tag_for(column)
     view = memoryview(data)  # slices of a view copy nothing
     tag = bytes(view[:1])
-    # floats and 64-bit integers have two encodings; a file must carry one its column
-    # type can have
-    other = {b"S": b"F", b"D": b"A" if column.dtype and column.dtype.itemsize == 8 else b""}
-    if len(data) < 1 or not (tag == expected or tag == other.get(expected)):
+    if tag not in _tags_of(column.type):
         raise CorruptDataError(
             f"{where}: not an encoded {column.type} column (column {column.name!r})"
         )
     return tag, view[1:]
+
+
+@functools.lru_cache(maxsize=None)
+def _tags_of(type_name: str) -> frozenset[bytes]:
+    """The tags a segment of a column of this type may carry: floats and 64-bit integers
+    have two encodings each."""
+    column = Column("c", type_name)
+    tag = _tag_for(column)
+    if tag == b"S":
+        return frozenset((b"S", b"F"))
+    if tag == b"D" and column.dtype is not None and column.dtype.itemsize == 8:
+        return frozenset((b"D", b"A"))
+    return frozenset((tag,))
 
 
 def _scratch(size: int) -> memoryview:
@@ -383,7 +393,7 @@ def _scratch(size: int) -> memoryview:
     return memoryview(buffer)[:size]
 
 
-def _decompress_into(frame: memoryview, dest: memoryview, where: str) -> memoryview:
+def _decompress_into(frame: memoryview, dest: memoryview, where: object) -> memoryview:
     """Decompress one whole zstd frame into ``dest``, which has its exact content size.
 
     Decompressing into memory already in use is what makes large reads fast: a fresh

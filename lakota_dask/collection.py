@@ -183,10 +183,10 @@ class Collection:
         return commit
 
     def publish(self, commit: Commit, ops: list[Op], parents: list[str]) -> Revision:
-        """Store the commit's new shards, flush, then publish the revision file."""
+        """Store the commit's new shards, then publish the revision file (which makes
+        every write before it durable first: see :meth:`Pod.write_new`)."""
         payload, shards = commit.encode(ops)
         self.pod.write_many({blob_path(d): data for d, data in shards.items()})
-        self.pod.flush()
         revision = self.changelog.append(parents, payload)
         self._remember(revision.child, (commit, ops))
         return revision

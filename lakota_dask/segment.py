@@ -151,8 +151,7 @@ def read_row_columns(
     def code(task: tuple[Row, str]) -> np.ndarray:
         row, name = task
         digest = row.digests[position[name]]
-        where = f"{pod.location}/{blob_path(digest)}"
-        return decode_slice(schema[name], found[digest], row, where)
+        return decode_slice(schema[name], found[digest], row, Where(pod, digest))
 
     decoded = iter(_map(code, tasks, sum(r.length for r in rows) * len(columns)))
     return [{name: next(decoded) for name in columns} for _ in rows]
@@ -182,11 +181,10 @@ def read_into(
     for row in rows:
         for name in columns:
             digest = row.digests[position[name]]
-            where = f"{pod.location}/{blob_path(digest)}"
-            if row.offset + row.length > max_values(found[digest], where):
+            if row.offset + row.length > max_values(found[digest], Where(pod, digest)):
                 raise CorruptDataError(
-                    f"{where}: column {name!r} cannot hold the {row.length} values at "
-                    f"{row.offset} the commit reads"
+                    f"{Where(pod, digest)}: column {name!r} cannot hold the {row.length} "
+                    f"values at {row.offset} the commit reads"
                 )
     sizes = [stop - start for _, start, stop in pieces]
     total = sum(sizes)
@@ -211,9 +209,8 @@ def read_into(
     def decode_one(piece: Piece, name: str, dest: np.ndarray) -> None:
         row, start, stop = piece
         digest = row.digests[position[name]]
-        where = f"{pod.location}/{blob_path(digest)}"
         decode_into(schema[name], found[digest], dest, row.offset + start,
-                    row.offset + row.length, where)
+                    row.offset + row.length, Where(pod, digest))
 
     def code(task: tuple[Piece | list[Piece], str, np.ndarray]) -> None:
         piece, name, dest = task
@@ -221,7 +218,7 @@ def read_into(
             decode_one(piece, name, dest)
             return
         digests = [p[0].digests[position[name]] for p in piece]
-        segments = [(found[d], f"{pod.location}/{blob_path(d)}") for d in digests]
+        segments = [(found[d], Where(pod, d)) for d in digests]
         lengths = [p[0].length for p in piece]
         if not decode_many_into(schema[name], segments, lengths, dest):
             at = 0
@@ -300,7 +297,21 @@ def _segment_bytes(
     return {**(blobs or {}), **embedded, **(read_blobs(pod, needed) if needed else {})}
 
 
-def decode_slice(column: Column, data: bytes, row: Row, where: str) -> np.ndarray:
+class Where:
+    """Where a segment is stored, spelled out only when an error message needs it (the
+    codec is given one for every segment it decodes, and nearly always succeeds)."""
+
+    __slots__ = ("digest", "pod")
+
+    def __init__(self, pod: Pod, digest: str) -> None:
+        self.pod = pod
+        self.digest = digest
+
+    def __str__(self) -> str:
+        return f"{self.pod.location}/{blob_path(self.digest)}"
+
+
+def decode_slice(column: Column, data: bytes, row: Row, where: str | Where) -> np.ndarray:
     """The values ``[offset, offset + length)`` of a segment for ``row``.
 
     :class:`CorruptDataError` if the segment holds fewer values than the row claims: a

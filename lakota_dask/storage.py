@@ -9,7 +9,8 @@ Kinds of pod:
 
 - :class:`FilePod` (``"folder"``, ``"file:///abs/path"``): writes land under a temporary
   name and are renamed into place; a revision is published with ``os.link`` so that it is
-  create-only; :meth:`Pod.flush` is one ``syncfs`` per commit when the pod is durable.
+  create-only, after one ``syncfs`` that makes it and every earlier write durable (then
+  an fsync of its folder makes the name durable) when the pod is durable.
 - :class:`MemoryPod` (``"memory://"``): a fresh private fsspec memory store per pod.
 - :class:`S3Pod` (``"s3://bucket/prefix"`` or the seed's ``"s3:///bucket"``), through s3fs:
   one request per operation, revisions created by a conditional PUT (``If-None-Match: *``).
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import logging
 import os
 import posixpath
 import threading
@@ -86,6 +88,8 @@ class Pod:
         return f"{self.root}/{path}" if path else self.root
 
     def _log(self, verb: str, path: str) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return  # every file operation comes here: skip the formatting
         folder, name = posixpath.split(path)
         where = f"{self.location}/{folder}" if folder else self.location
         logger.debug("%s %s %s", verb, where, name or ".")
@@ -95,19 +99,22 @@ class Pod:
         """Translate backend exceptions raised while touching ``path``."""
         try:
             yield
-        except FileNotFoundError as err:
-            raise SegmentMissingError(f"{self.location}/{path} is missing") from err
-        except FileExistsError as err:
-            raise CommitConflictError(f"{self.location}/{path} exists already") from err
-        except PermissionError as err:
-            raise StorageError(
-                f"permission denied on {self.location}/{path}: {err.strerror or err}"
-            ) from err
         except OSError as err:
             if isinstance(err, StorageError):
                 raise
-            reason = "the disk is full" if err.errno == errno.ENOSPC else str(err)
-            raise StorageError(f"cannot access {self.location}/{path}: {reason}") from err
+            raise self._error(path, err) from err
+
+    def _error(self, path: str, err: OSError) -> Exception:
+        """The library error for a backend error raised while touching ``path``."""
+        if isinstance(err, FileNotFoundError):
+            return SegmentMissingError(f"{self.location}/{path} is missing")
+        if isinstance(err, FileExistsError):
+            return CommitConflictError(f"{self.location}/{path} exists already")
+        if isinstance(err, PermissionError):
+            return StorageError(f"permission denied on {self.location}/{path}: "
+                                f"{err.strerror or err}")
+        reason = "the disk is full" if err.errno == errno.ENOSPC else str(err)
+        return StorageError(f"cannot access {self.location}/{path}: {reason}")
 
     # -- operations ----------------------------------------------------------------
     def read(self, path: str) -> bytes:
@@ -132,7 +139,11 @@ class Pod:
             self.write(path, data)
 
     def write_new(self, path: str, data: bytes) -> None:
-        """Create ``path`` atomically; :class:`CommitConflictError` if it exists."""
+        """Create ``path`` atomically; :class:`CommitConflictError` if it exists.
+
+        On a durable pod, every write made before the call is durable before ``path``
+        appears: a revision written this way never names data a crash could lose.
+        """
         self._log("WRITE", path)
         with self._errors(path):
             self.fs.pipe_file(self.full(path), data, mode="create")
@@ -199,7 +210,7 @@ class FilePod(Pod):
     def __reduce__(self) -> tuple[Any, ...]:
         return (FilePod, (self.root, self.durable))
 
-    def _tmp_write(self, path: str, data: bytes, sync: bool) -> str:
+    def _tmp_write(self, path: str, data: bytes) -> str:
         full = self.full(path)
         # the time in the name lets gc remove what a killed writer left behind
         tmp = f"{full}.tmp-{hextime()}-{uuid.uuid4().hex}"
@@ -212,9 +223,6 @@ class FilePod(Pod):
                 fh = open(tmp, "wb")
             with fh:
                 fh.write(data)
-                if sync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
         except OSError:
             # a full disk leaves a partial file that nothing references: remove it now
             if os.path.exists(tmp):
@@ -226,7 +234,7 @@ class FilePod(Pod):
         # docstring inherited; system calls alone cost a fraction of fsspec's path handling
         # and file objects, which counts on series grown by many small appends
         self._log("READ", path)
-        with self._errors(path):
+        try:
             fd = os.open(self.full(path), os.O_RDONLY)
             try:
                 size = os.fstat(fd).st_size
@@ -238,22 +246,28 @@ class FilePod(Pod):
                     data += more
             finally:
                 os.close(fd)
-            return data
+        except OSError as err:
+            raise self._error(path, err) from err
+        return data
 
     def write(self, path: str, data: bytes) -> None:
         # docstring inherited; a reader never sees a half-written file: write then rename
         self._log("WRITE", path)
         with self._errors(path):
-            tmp = self._tmp_write(path, data, sync=False)
+            tmp = self._tmp_write(path, data)
             os.replace(tmp, self.full(path))
 
     def write_new(self, path: str, data: bytes) -> None:
-        # docstring inherited; os.link fails if the name is taken, which makes it create-only
+        # docstring inherited; os.link fails if the name is taken, which makes it create-only.
+        # One syncfs makes the file's bytes durable with every earlier write, then the
+        # folder's fsync the name: two disk flushes, where syncing the file on its own
+        # would take a third.
         self._log("WRITE", path)
         full = self.full(path)
         with self._errors(path):
-            tmp = self._tmp_write(path, data, sync=self.durable)
+            tmp = self._tmp_write(path, data)
             try:
+                self.flush()
                 os.link(tmp, full)
             finally:
                 os.unlink(tmp)

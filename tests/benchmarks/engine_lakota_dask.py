@@ -13,8 +13,8 @@ class Engine:
     prepare = staticmethod(lambda frame: frame)
     prepare_labelled = staticmethod(lambda frame: frame)
     #: how a write reaches the disk (printed with the table)
-    durability = ("durable: segments, then one syncfs, then the revision created "
-                  "with fsync of the file and its folder")
+    durability = ("durable: segments and the revision's bytes, one syncfs, then the "
+                  "revision linked to its name and its folder fsynced")
 
     def __init__(self, path):
         self.path = path
