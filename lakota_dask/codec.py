@@ -52,6 +52,7 @@ MAX_DECIMALS = 6
 PROGRESSION_BLOCK = 32 * 1024
 #: payloads from this size on are decompressed into reused memory (see _decompress_into)
 SCRATCH_MIN_SIZE = 64 * 1024
+SCRATCH_MAX_SIZE = 16 * 1024 * 1024
 #: header of an ``F`` payload: decimals, width of the differences, 6 pad bytes, count, first
 _F_HEADER = struct.Struct("<BB6xqq")
 #: the unit of the ``S`` shuffle: memory is only moved, never read as numbers
@@ -301,8 +302,8 @@ def _progressions_many(payloads: list[bytes], lengths: list[int], out: np.ndarra
 
 
 def _unshuffle_many(payloads: list[bytes], lengths: list[int], out: np.ndarray) -> bool:
-    """Byte-shuffled payloads end to end into ``out``: their planes are gathered first,
-    then unshuffled in one pass (``False`` if a payload is not of its length)."""
+    """Shuffled payloads end to end into ``out``: their planes are gathered first, then
+    unshuffled in one pass (``False`` if a payload is not of its length)."""
     if any(len(p) != n * out.dtype.itemsize for p, n in zip(payloads, lengths)):
         return False
     groups = _groups(out)
@@ -347,7 +348,7 @@ def _open(column: Column, data: bytes | memoryview, where: object,
     try:
         size = zstandard.frame_content_size(frame) if scratch else -1
         if size >= SCRATCH_MIN_SIZE:
-            payload: bytes | memoryview = _decompress_into(frame, _scratch(size), where)
+            payload: bytes | memoryview = _decompress_into(frame, _scratch(size))
         else:
             payload = _decompressor().decompress(frame, allow_extra_data=False)
     except zstandard.ZstdError as err:
@@ -386,14 +387,17 @@ def _tags_of(type_name: str) -> frozenset[bytes]:
 
 
 def _scratch(size: int) -> memoryview:
-    """``size`` bytes of this thread's reusable buffer."""
+    """``size`` bytes of this thread's reusable buffer (kept up to ``SCRATCH_MAX_SIZE``,
+    so that one huge segment does not pin its size in every thread)."""
+    if size > SCRATCH_MAX_SIZE:
+        return memoryview(bytearray(size))
     buffer = getattr(_local, "scratch", None)
     if buffer is None or len(buffer) < size:
         buffer = _local.scratch = bytearray(size)
     return memoryview(buffer)[:size]
 
 
-def _decompress_into(frame: memoryview, dest: memoryview, where: object) -> memoryview:
+def _decompress_into(frame: memoryview, dest: memoryview) -> memoryview:
     """Decompress one whole zstd frame into ``dest``, which has its exact content size.
 
     Decompressing into memory already in use is what makes large reads fast: a fresh

@@ -334,3 +334,13 @@ def test_regular_column_claiming_huge_counts_is_corrupt() -> None:
         struct.pack("<qqq", 2**62, 0, 1))
     with pytest.raises(CorruptDataError, match="here"):
         decode(Column("c", "int"), payload, "here")
+
+
+def test_segment_beyond_the_scratch_size_round_trips() -> None:
+    column = Column("c", "float")
+    values = np.random.default_rng(4).random(2_200_000)  # 17.6 MB decompressed
+    data = encode(column, values)
+    assert same(decode(column, data), values)
+    out = np.empty(5)
+    decode_into(column, data, out, 2_000_000, 2_200_000)
+    assert same(out, values[2_000_000:2_000_005])

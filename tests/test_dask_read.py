@@ -251,3 +251,15 @@ def test_collection_ddf_label_column_clash(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="label_column"):
         clct.ddf()
     assert list(clct.ddf(label_column="series").columns) == ["series", "label"]
+
+
+def test_graph_names_follow_the_data_read(ten_days: Repo) -> None:
+    series = (ten_days / "c").series("a")
+    first = series.ddf()
+    assert series.ddf()._name == first._name  # same rows: same graph, cached by dask
+    before = series.ddf(stop="2022-01-05")
+    assert before._name != first._name
+    series.write(day_frame(3, rows=10))  # day 3 now holds other rows
+    changed = series.ddf()
+    assert changed._name != first._name
+    pd.testing.assert_frame_equal(changed.compute(), _expected(ten_days))
