@@ -317,15 +317,8 @@ class Commit:
                 if hi < row.length:
                     after.append(row.narrow(keys, hi, row.length))
         rows = before + list(new_rows) + after + list(rows[end:])
-        blobs = {**self._embedded_of(label), **blobs}
+        # the embedded segments of kept rows are in the shard, which with_rows draws on
         return self.with_rows(label, rows, blobs)
-
-    def _embedded_of(self, label: str) -> dict[str, bytes]:
-        if not self._shards:
-            return {}
-        shard = self._shard(self._find(label))
-        used = {d for r in shard.rows.get(label, ()) for d in r.digests}
-        return {d: b for d, b in shard.blobs.items() if d in used}
 
     # -- storage -------------------------------------------------------------------
     def encode(self, ops: Iterable[Op]) -> tuple[bytes, dict[str, bytes]]:

@@ -165,14 +165,12 @@ def read_into(
     pieces: list[Piece],
     columns: list[str],
     blobs: dict[str, bytes] | None = None,
-    parallel: bool = True,
 ) -> dict[str, np.ndarray]:
     """``columns`` of ``pieces`` end to end, each segment decoded into its place.
 
     A piece is ``(row, start, stop)``, the values ``[start, stop)`` of a row. The output
     holds one array per column and no other copy of the values: reading ``n`` values
-    needs ``n`` values of memory plus the compressed segments. ``parallel=False`` keeps
-    the work on the calling thread (a dask task, whose scheduler already fills the cores).
+    needs ``n`` values of memory plus the compressed segments.
     """
     rows = [p[0] for p in pieces]
     found = _segment_bytes(pod, schema, commit, label, rows, columns, blobs)
@@ -226,7 +224,7 @@ def read_into(
                 decode_one(part, name, dest[at:at + size])
                 at += size
 
-    _map(code, tasks, total * len(columns) if parallel else 0)
+    _map(code, tasks, total * len(columns))
     return out
 
 
