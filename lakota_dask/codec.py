@@ -111,7 +111,7 @@ def encode(column: Column, values: np.ndarray, level: int = ZSTD_LEVEL) -> bytes
             ) from err
     elif tag == b"D":
         ints = np.ascontiguousarray(values).view(f"<i{values.dtype.itemsize}")
-        payload = np.empty_like(ints)
+        payload = _scratch_array(ints.shape, ints.dtype)
         if ints.size:
             # the first value, then differences (wrapping on overflow, as cumsum does back)
             payload[0] = ints[0]
@@ -124,7 +124,7 @@ def encode(column: Column, values: np.ndarray, level: int = ZSTD_LEVEL) -> bytes
             tag, payload = b"F", decimal
         else:
             groups = _groups(np.ascontiguousarray(values))
-            payload = np.empty(groups.shape[::-1], dtype=_GROUP)
+            payload = _scratch_array(groups.shape[::-1], _GROUP)
             _copy_planes(payload.T, groups)
     else:
         payload = np.ascontiguousarray(values)
@@ -395,6 +395,14 @@ def _scratch(size: int) -> memoryview:
     if buffer is None or len(buffer) < size:
         buffer = _local.scratch = bytearray(size)
     return memoryview(buffer)[:size]
+
+
+def _scratch_array(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A writable array in this thread's scratch buffer, for a payload compressed at once
+    (the temporaries of encoding cost page faults too, in dask workers most: their
+    allocator hands memory back to the system eagerly)."""
+    size = int(np.prod(shape)) * dtype.itemsize
+    return np.frombuffer(_scratch(size), dtype=dtype).reshape(shape)
 
 
 def _decompress_into(frame: memoryview, dest: memoryview) -> memoryview:
