@@ -120,12 +120,11 @@ class Column:
             raise SchemaError(
                 f"column {self.name!r}: expected {self.type} values, found {arr.dtype}"
             )
-        out = arr.astype(dtype, copy=False)  # writes only read the arrays: no copy needed
         # a finer unit can overflow silently (year 1500 does not fit in nanoseconds)
         finer = arr.dtype != dtype and np.promote_types(arr.dtype, dtype) == dtype
-        if finer and not np.array_equal(out.astype(arr.dtype).view("i8"), arr.view("i8")):
+        if finer and not _fits_finer_unit(arr, dtype):
             raise SchemaError(f"column {self.name!r}: values out of range for {self.type}")
-        return out
+        return arr.astype(dtype, copy=False)  # writes only read the arrays: no copy needed
 
     def _cast_number(self, values: Any, dtype: np.dtype) -> np.ndarray:
         arr = np.asarray(values)
@@ -307,11 +306,32 @@ class Schema:
         return arrays
 
 
+_NAT = np.iinfo(np.int64).min  # how numpy stores NaT
+
+
 def _plain_values(values: pd.Series | pd.Index, dtype: np.dtype | None) -> np.ndarray:
     """The numpy values of a pandas column; time zones become naive UTC."""
     if dtype is not None and dtype.kind == "M" and isinstance(values.dtype, pd.DatetimeTZDtype):
         values = pd.Series(values).dt.tz_convert("UTC").dt.tz_localize(None)
     return values.to_numpy(dtype=object if dtype is None else None)
+
+
+def _fits_finer_unit(arr: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether the times of ``arr`` convert to the finer unit of ``dtype`` exactly.
+
+    Two reductions when the units are plain multiples and nothing is NaT; a round trip
+    through the finer unit (three passes over a copy) otherwise.
+    """
+    (unit, count), (fine, fine_count) = np.datetime_data(arr.dtype), np.datetime_data(dtype)
+    ints = arr.view("i8")
+    # years and months are not fixed multiples of days
+    if ints.size and unit not in ("generic", "Y", "M") and count == fine_count == 1:
+        lo, hi = int(ints.min()), int(ints.max())
+        if lo != _NAT:
+            factor = np.timedelta64(1, unit) // np.timedelta64(1, fine)
+            info = np.iinfo(np.int64)
+            return info.min // factor < lo and hi <= info.max // factor
+    return np.array_equal(arr.astype(dtype).astype(arr.dtype).view("i8"), ints)
 
 
 def _parse_times(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:

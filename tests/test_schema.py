@@ -248,3 +248,25 @@ def test_to_pandas_dtypes() -> None:
     assert df["s"].dtype == pd.Series(["x"], dtype="str").dtype
     text = to_pandas(Schema(k="int*", s="str"), {"s": np.array(["a"], dtype=object)})
     assert text["s"].tolist() == ["a"]
+
+
+@pytest.mark.parametrize("unit, factor", [("us", 1_000), ("s", 10**9), ("D", 86_400 * 10**9)])
+def test_coarser_times_convert_exactly_up_to_the_nanosecond_limits(unit: str,
+                                                                   factor: int) -> None:
+    top = np.iinfo(np.int64).max // factor
+    bottom = np.iinfo(np.int64).min // factor + 1
+    fits = np.array([bottom, 0, top], dtype="i8").view(f"M8[{unit}]")
+    assert cast("timestamp", fits).view("i8").tolist() == [bottom * factor, 0, top * factor]
+    for beyond in (top + 1, bottom - 1):
+        with pytest.raises(SchemaError, match="out of range"):
+            cast("timestamp", np.array([0, beyond], dtype="i8").view(f"M8[{unit}]"))
+
+
+def test_coarser_times_with_missing_values_and_months_convert() -> None:
+    with_nat = np.array(["2020-01-01", "NaT"], dtype="M8[s]")
+    out = cast("timestamp", with_nat)
+    assert np.isnat(out[1]) and out[0] == np.datetime64("2020-01-01", "ns")
+    with pytest.raises(SchemaError, match="out of range"):  # NaT takes the slow check
+        cast("timestamp", np.array(["NaT", "1500-01-01"], dtype="M8[s]"))
+    months = np.array(["2020-01", "2021-06"], dtype="M8[M]")
+    assert cast("date", months).tolist() == [dt.date(2020, 1, 1), dt.date(2021, 6, 1)]
