@@ -291,9 +291,15 @@ def _progressions_many(payloads: list[bytes], lengths: list[int], out: np.ndarra
     counts = np.array(lengths, dtype=np.int64)
     if not np.array_equal(params[:, 0], counts) or (counts < 2).any():
         return False  # the caller's one-by-one decoding names the bad segment
+    ints = out.view(np.int64)
+    if (counts == counts[0]).all():
+        # segments of one size (appends of a fixed batch): a (segments, count) grid
+        grid = ints.reshape(len(counts), -1)
+        np.multiply(params[:, 2:3], np.arange(counts[0], dtype=np.int64), out=grid)
+        grid += params[:, 1:2]
+        return True
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
-    ints = out.view(np.int64)
     ints[...] = np.arange(len(out), dtype=np.int64)
     ints -= np.repeat(starts, counts)  # each value's position within its segment
     ints *= np.repeat(params[:, 2], counts)

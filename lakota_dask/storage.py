@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import logging
 import os
 import posixpath
@@ -57,6 +58,10 @@ from .errors import (
     StorageError,
 )
 from .utils import hextime, logger
+
+#: files from this size on start their writeback as soon as they are written
+EARLY_WRITEBACK_SIZE = 256 * 1024
+_SYNC_FILE_RANGE_WRITE = 2
 
 __all__ = ["CachePod", "FilePod", "MemoryPod", "Pod", "S3Pod", "open_pod"]
 
@@ -223,6 +228,9 @@ class FilePod(Pod):
                 fh = open(tmp, "wb")
             with fh:
                 fh.write(data)
+                if self.durable and len(data) >= EARLY_WRITEBACK_SIZE:
+                    fh.flush()
+                    _start_writeback(fh.fileno())
         except OSError:
             # a full disk leaves a partial file that nothing references: remove it now
             if os.path.exists(tmp):
@@ -720,9 +728,24 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL:
+    """The C library of this process."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _start_writeback(fd: int) -> None:
+    """Ask the kernel to start writing a file to disk now, without waiting (Linux
+    ``sync_file_range``): the flush before the next revision then has less left to do.
+    Nothing happens where the call does not exist."""
+    function = getattr(_libc(), "sync_file_range", None)
+    if function is not None:
+        function(fd, ctypes.c_int64(0), ctypes.c_int64(0), _SYNC_FILE_RANGE_WRITE)
+
+
 def _syncfs(path: str) -> None:
     """Flush the filesystem holding ``path`` (one call instead of an fsync per file)."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     fd = os.open(path, os.O_RDONLY)
     try:
         if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:

@@ -344,3 +344,19 @@ def test_segment_beyond_the_scratch_size_round_trips() -> None:
     out = np.empty(5)
     decode_into(column, data, out, 2_000_000, 2_200_000)
     assert same(out, values[2_000_000:2_000_005])
+
+
+@pytest.mark.parametrize("sizes", [[1000] * 7, [3, 1000, 2, 50]])
+def test_decode_many_into_regular_segments(sizes: list[int]) -> None:
+    column = Column("c", "timestamp")
+    start = np.datetime64("2020-01-01", "ns")
+    parts, at = [], 0
+    for i, n in enumerate(sizes):  # a different step per segment
+        parts.append(start + (at + np.arange(n) * (i + 1)).astype("m8[s]"))
+        at += n * (i + 1)
+    segments = [(encode(column, p), "here") for p in parts]
+    assert {data[:1] for data, _ in segments} == {b"A"}
+    whole = np.concatenate(parts)
+    out = np.empty_like(whole)
+    assert decode_many_into(column, segments, sizes, out)
+    assert same(out, whole)
