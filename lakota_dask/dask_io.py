@@ -199,11 +199,18 @@ def _fold_many(parts: list[dict[str, Written]], schema: Schema) -> list[Change]:
 
 
 def _partition_bounds(schema: Schema, frame: pd.DataFrame, number: int) -> Written:
-    """Task: the first and last keys of partition ``number``, from its index columns only."""
+    """Task: the first and last keys of partition ``number``, from its index columns only.
+
+    Typed columns are cast at their two ends only (the write task checks every value);
+    columns of Python objects are cast whole, so that a value of the wrong type is found
+    before anything is stored.
+    """
     index = [n for n in schema.index if n != frame.index.name]
     keys = {n: frame[n] for n in index}
     if frame.index.name in schema.index:
-        keys[frame.index.name] = frame.index
+        keys[frame.index.name] = frame.index.to_series(index=range(len(frame)))
+    if len(frame) > 2 and all(keys[n].dtype != object for n in schema.index):
+        keys = {n: values.iloc[[0, -1]] for n, values in keys.items()}
     try:
         arrays = {n: schema[n].cast(keys[n]) for n in schema.index}
     except SchemaError as err:
