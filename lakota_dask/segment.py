@@ -241,7 +241,7 @@ def range_pieces(
 
     Only rows straddling a bound (at most the first and the last) are read here, and
     only their index columns, to find where the bound cuts them; every piece is then
-    decoded by :func:`read_into` straight into the output (a byte-shuffled column
+    decoded by :func:`read_into` straight into the output (a shuffled float column
     unshuffles just the values kept).
     """
     exact = [rng.after_start(r.start) and rng.before_stop(r.stop) for r in rows]
