@@ -5,9 +5,9 @@ changelog (:mod:`lakota_dask.changelog`), whose payload is the commit of every l
 plus the *ops* that revision applied. ``with collection.multi():`` gathers the writes of
 its block into one revision, as does ``write_many``.
 
-Writes go in this order: segments, shard blobs, one flush, then the revision file. A
-failure before the revision leaves orphan segments (collected by ``repo.gc()``), never a
-partial revision.
+Writes go in this order: segments, shard blobs, then the revision file, which the pod
+creates only once everything before it is durable. A failure before the revision leaves
+orphan segments (collected by ``repo.gc()``), never a partial revision.
 """
 
 from __future__ import annotations

@@ -31,12 +31,11 @@ This is the only module that imports :mod:`dask.dataframe`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
-
-import uuid
 
 import dask
 import dask.dataframe as dd

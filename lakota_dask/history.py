@@ -302,12 +302,11 @@ def trim(collection: Collection, before: Any = None) -> TrimResult:
     snapshot = f"{hextime(max(r.epoch for r in at_cut))}-{hexdigest(payload)}"
     pod, folder = collection.pod, collection.folder
     pod.write_many({blob_path(d): data for d, data in shards.items()})
-    pod.flush()
+    # each revision write makes every earlier write durable first (Pod.write_new)
     _write_revision(pod, f"{folder}/{ROOT}.{snapshot}", payload)
     moved = [r for r in kept if r.parent != ROOT and name_time(r.parent) <= cut]
     for revision in moved:
         _write_revision(pod, f"{folder}/{snapshot}.{revision.child}", revision.read())
-    pod.flush()
     # only now that the new edges exist can the old ones go: a crash leaves extra edges
     changelog.remove([r for r in dropped if r.path != f"{ROOT}.{snapshot}"] + moved)
     return TrimResult(len(dropped) + len(moved), len(kept) + 1,

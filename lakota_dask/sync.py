@@ -95,7 +95,7 @@ def pull_collection(dst: Collection, src: Collection, shallow: bool = False) -> 
     # a pod that worker processes cannot open must be the one the scheduler check sees
     check = src.pod if not src.pod.shareable else dst.pod
     copied = sum(run_tasks(_copy_files, batches, check, src.pod, dst.pod))
-    dst.pod.flush()
+    # publishing a revision makes the copied files durable first (Pod.write_new)
     revisions: list[Revision] = dst.changelog.copy_from(src.changelog, wanted)
     return PullResult(len(revisions), copied)
 

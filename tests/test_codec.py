@@ -146,7 +146,7 @@ def test_flipped_byte_is_corrupt() -> None:
 
 def test_partial_values_are_corrupt() -> None:
     column = Column("c", "int")
-    data = b"D" + zstandard.ZstdCompressor().compress(b"\x00" * 12)
+    data = b"D" + zstandard.ZstdCompressor(write_checksum=True).compress(b"\x00" * 12)
     with pytest.raises(CorruptDataError, match="malformed"):
         decode(column, data)
 
@@ -157,7 +157,7 @@ def test_partial_values_are_corrupt() -> None:
      np.array([1, 3], "<i8").tobytes() + b"ab", np.array([1, 2], "<i8").tobytes() + b"\xff\xfe"],
 )
 def test_malformed_text_is_corrupt(payload: bytes) -> None:
-    data = b"T" + zstandard.ZstdCompressor().compress(payload)
+    data = b"T" + zstandard.ZstdCompressor(write_checksum=True).compress(payload)
     with pytest.raises(CorruptDataError, match="malformed"):
         decode(Column("c", "str"), data)
 
@@ -251,7 +251,7 @@ def test_flipped_byte_in_decimal_floats_is_corrupt() -> None:
     b"\x02\x01",  # no header
 ])
 def test_malformed_decimal_floats_are_corrupt(header: bytes) -> None:
-    data = b"F" + zstandard.ZstdCompressor().compress(header)
+    data = b"F" + zstandard.ZstdCompressor(write_checksum=True).compress(header)
     with pytest.raises(CorruptDataError, match="malformed"):
         decode(Column("c", "float"), data)
     with pytest.raises(CorruptDataError, match="not an encoded"):
@@ -360,3 +360,36 @@ def test_decode_many_into_regular_segments(sizes: list[int]) -> None:
     out = np.empty_like(whole)
     assert decode_many_into(column, segments, sizes, out)
     assert same(out, whole)
+
+
+def test_frame_claiming_more_than_its_blocks_is_refused_before_allocating() -> None:
+    # a 3 GiB claim with one empty raw block: refused from the headers, nothing allocated
+    header = zstandard.ZstdCompressor(write_checksum=True).compress(b"x" * 70_000)
+    params = zstandard.get_frame_parameters(header)
+    assert params.has_checksum and params.content_size == 70_000
+    frame = bytearray(b"\x28\xb5\x2f\xfd")  # magic
+    frame += bytes([0b11100100])  # descriptor: 8-byte content size, single segment, checksum
+    frame += (3 << 30).to_bytes(8, "little")
+    frame += (1).to_bytes(3, "little")  # last block, raw, 0 bytes
+    frame += b"\0\0\0\0"  # checksum
+    with pytest.raises(CorruptDataError, match=r"here.*claims 3221225472 bytes"):
+        decode_into(Column("c", "float"), b"S" + bytes(frame), np.empty(10), 0, 10, "here")
+
+
+def test_frames_without_checksum_are_corrupt_whatever_their_size() -> None:
+    column = Column("c", "int")
+    for count in (10, 100_000):
+        data = b"D" + zstandard.ZstdCompressor().compress(np.arange(count).tobytes())
+        with pytest.raises(CorruptDataError, match="here.*no checksum"):
+            decode(column, data, "here")
+
+
+def test_a_malformed_segment_in_a_run_is_named() -> None:
+    column = Column("c", "int")
+    bad = b"A" + zstandard.ZstdCompressor(write_checksum=True).compress(
+        struct.pack("<qqq", 1, 0, 1))
+    segments = [(encode(column, np.array([5, 1, 9])), "seg-good"), (bad, "seg-BAD")]
+    # refused as a run, so that the one-by-one decoding names the bad segment
+    assert not decode_many_into(column, segments, [3, 1], np.empty(4, dtype="i8"))
+    with pytest.raises(CorruptDataError, match="seg-BAD"):
+        decode_into(column, bad, np.empty(1, dtype="i8"), 0, 1, "seg-BAD")
