@@ -12,10 +12,11 @@ An encoded column is one tag byte followed by a zstd frame:
   the differences between neighbours stored in the narrowest integer type that holds
   them. Used only when ``integer / 10**d`` gives back every value bit for bit, so the
   round trip is exact; much smaller and faster than the shuffle below.
-- ``S`` (other floats): shuffled by 2-byte groups (the first two bytes of every value,
+- ``H`` (other floats): shuffled by 2-byte groups (the first two bytes of every value,
   then the next two...), which brings the slowly changing sign and exponent bytes
   together. Measured on a float64 random walk: as small as a shuffle of single bytes,
   and half its unshuffling time.
+- ``S`` (floats written by earlier versions, still read): shuffled byte by byte.
 - ``R`` (booleans): the raw bytes.
 - ``T`` (text): the count, the UTF-8 length of every value (int64), then the UTF-8 bytes.
 
@@ -58,8 +59,8 @@ SCRATCH_MAX_SIZE = 16 * 1024 * 1024
 _MAX_BLOCK = 128 * 1024
 #: header of an ``F`` payload: decimals, width of the differences, 6 pad bytes, count, first
 _F_HEADER = struct.Struct("<BB6xqq")
-#: the unit of the ``S`` shuffle: memory is only moved, never read as numbers
-_GROUP = np.dtype(np.uint16)
+#: the unit of each shuffle: memory is only moved, never read as numbers
+_SHUFFLE_UNITS = {b"H": np.dtype(np.uint16), b"S": np.dtype(np.uint8)}
 #: an ``A`` payload: count, first value, step
 _A_PAYLOAD = struct.Struct("<qqq")
 _WIDTHS = {1: np.dtype("<i1"), 2: np.dtype("<i2"), 4: np.dtype("<i4"), 8: np.dtype("<i8")}
@@ -96,7 +97,7 @@ def _tag_for(column: Column) -> bytes:
     if dtype.kind in "iumM":
         return b"D"
     if dtype.kind == "f":
-        return b"S"
+        return b"H"
     return b"R"
 
 
@@ -121,13 +122,14 @@ def encode(column: Column, values: np.ndarray, level: int = ZSTD_LEVEL) -> bytes
             np.subtract(ints[1:], ints[:-1], out=payload[1:])
         if ints.itemsize == 8 and ints.size >= 2 and (payload[2:] == payload[1]).all():
             tag, payload = b"A", _A_PAYLOAD.pack(ints.size, int(ints[0]), int(payload[1]))
-    elif tag == b"S":
+    elif tag == b"H":
         decimal = _decimal_payload(values)
         if decimal is not None:
             tag, payload = b"F", decimal
         else:
-            groups = _groups(np.ascontiguousarray(values))
-            payload = _scratch_array(groups.shape[::-1], _GROUP)
+            unit = _SHUFFLE_UNITS[tag]
+            groups = _groups(np.ascontiguousarray(values), unit)
+            payload = _scratch_array(groups.shape[::-1], unit)
             _copy_planes(payload.T, groups)
     else:
         payload = np.ascontiguousarray(values)
@@ -202,7 +204,7 @@ def decode_into(column: Column, data: bytes | memoryview, out: np.ndarray, start
     tag, payload = _open(column, data, where, scratch=True)
     try:
         values = None
-        if tag in (b"D", b"F", b"S", b"A"):
+        if tag in (b"D", b"F", b"A") or tag in _SHUFFLE_UNITS:
             count = _count(column, tag, payload)
         else:
             values = _decode_payload(column, tag, payload)
@@ -212,9 +214,9 @@ def decode_into(column: Column, data: bytes | memoryview, out: np.ndarray, start
                 f"{where}: column {column.name!r} holds {count} values, but the commit "
                 f"reads [{start}, {stop})"
             )
-        if tag == b"S":
-            groups = _groups(out)
-            planes = np.frombuffer(payload, dtype=_GROUP).reshape(groups.shape[1], -1)
+        if tag in _SHUFFLE_UNITS:
+            groups = _groups(out, _SHUFFLE_UNITS[tag])
+            planes = np.frombuffer(payload, dtype=groups.dtype).reshape(groups.shape[1], -1)
             _copy_planes(groups, planes[:, start:start + len(out)].T)
         elif values is None:
             if len(out):
@@ -236,10 +238,12 @@ def decode_many_into(column: Column, segments: list[tuple[bytes | memoryview, ob
     """
     opened = [_open(column, data, where) for data, where in segments]
     tags = {tag for tag, _ in opened}
-    if not (tags <= {b"D", b"A"} or len(tags) == 1 and tags <= {b"F", b"S"}) or 0 in lengths:
+    if not (tags <= {b"D", b"A"} or len(tags) == 1 and tags <= {b"F", *_SHUFFLE_UNITS}
+            ) or 0 in lengths:
         return False
-    if tags == {b"S"}:
-        return _unshuffle_many([p for _, p in opened], lengths, out)
+    if tags <= set(_SHUFFLE_UNITS):
+        unit = _SHUFFLE_UNITS[next(iter(tags))]
+        return _unshuffle_many([p for _, p in opened], lengths, out, unit)
     if tags == {b"A"}:
         return _progressions_many([p for _, p in opened], lengths, out)
     counts = np.array(lengths, dtype=np.int64)
@@ -319,16 +323,17 @@ def _progressions_many(payloads: list[bytes], lengths: list[int], out: np.ndarra
     return True
 
 
-def _unshuffle_many(payloads: list[bytes], lengths: list[int], out: np.ndarray) -> bool:
+def _unshuffle_many(payloads: list[bytes], lengths: list[int], out: np.ndarray,
+                    unit: np.dtype) -> bool:
     """Shuffled payloads end to end into ``out``: their planes are gathered first, then
     unshuffled in one pass (``False`` if a payload is not of its length)."""
     if any(len(p) != n * out.dtype.itemsize for p, n in zip(payloads, lengths)):
         return False
-    groups = _groups(out)
-    planes = np.empty(groups.shape[::-1], dtype=_GROUP)
+    groups = _groups(out, unit)
+    planes = np.empty(groups.shape[::-1], dtype=unit)
     at = 0
     for payload, n in zip(payloads, lengths):
-        planes[:, at:at + n] = np.frombuffer(payload, dtype=_GROUP).reshape(-1, n)
+        planes[:, at:at + n] = np.frombuffer(payload, dtype=unit).reshape(-1, n)
         at += n
     _copy_planes(groups, planes.T)
     return True
@@ -406,8 +411,8 @@ def _tags_of(type_name: str) -> frozenset[bytes]:
     have two encodings each."""
     column = Column("c", type_name)
     tag = _tag_for(column)
-    if tag == b"S":
-        return frozenset((b"S", b"F"))
+    if tag == b"H":
+        return frozenset((b"H", b"S", b"F"))
     if tag == b"D" and column.dtype is not None and column.dtype.itemsize == 8:
         return frozenset((b"D", b"A"))
     return frozenset((tag,))
@@ -479,17 +484,18 @@ def _decode_payload(column: Column, tag: bytes, payload: bytes | memoryview) -> 
         return out
     if len(payload) % dtype.itemsize:
         raise ValueError(f"{len(payload)} bytes is not a whole number of {dtype} values")
-    if tag == b"S":
+    if tag in _SHUFFLE_UNITS:
         out = np.empty(len(payload) // dtype.itemsize, dtype=dtype)
-        groups = _groups(out)
-        _copy_planes(groups, np.frombuffer(payload, dtype=_GROUP).reshape(groups.shape[1], -1).T)
+        groups = _groups(out, _SHUFFLE_UNITS[tag])
+        planes = np.frombuffer(payload, dtype=groups.dtype).reshape(groups.shape[1], -1)
+        _copy_planes(groups, planes.T)
         return out
     return np.frombuffer(payload, dtype=dtype).copy()
 
 
-def _groups(values: np.ndarray) -> np.ndarray:
-    """A float array as a (values, groups) array of its 2-byte groups (a view)."""
-    return values.view(_GROUP).reshape(-1, values.dtype.itemsize // _GROUP.itemsize)
+def _groups(values: np.ndarray, unit: np.dtype) -> np.ndarray:
+    """A float array as a (values, groups) array of its groups of ``unit`` (a view)."""
+    return values.view(unit).reshape(-1, values.dtype.itemsize // unit.itemsize)
 
 
 def _copy_planes(dest: np.ndarray, source: np.ndarray) -> None:

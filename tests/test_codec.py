@@ -114,7 +114,7 @@ def test_malformed_regular_columns_are_corrupt() -> None:
 def test_tags_by_type() -> None:
     tags = {t: encode(Column("c", t), Column("c", t).empty())[:1] for t in
             ["int", "float", "bool", "str", "date"]}
-    assert tags == {"int": b"D", "float": b"S", "bool": b"R", "str": b"T", "date": b"D"}
+    assert tags == {"int": b"D", "float": b"H", "bool": b"R", "str": b"T", "date": b"D"}
 
 
 def test_identical_values_encode_to_identical_bytes() -> None:
@@ -193,7 +193,7 @@ def test_floats_that_are_not_short_decimals_keep_the_shuffle(values: list[float]
     column = Column("c", "float")
     array = np.array(values)
     data = encode(column, array)
-    assert data[:1] == b"S"
+    assert data[:1] == b"H"
     assert same(decode(column, data), array)
 
 
@@ -263,7 +263,7 @@ def test_decode_many_into_unshuffles_raw_floats_end_to_end() -> None:
     column = Column("c", "float")
     parts = [rng.normal(0, 1, n) for n in rng.integers(1, 300, 30)]
     segments = [(encode(column, p), "here") for p in parts]
-    assert {data[:1] for data, _ in segments} == {b"S"}
+    assert {data[:1] for data, _ in segments} == {b"H"}
     whole = np.concatenate(parts)
     out = np.empty_like(whole)
     assert decode_many_into(column, segments, [len(p) for p in parts], out)
@@ -393,3 +393,21 @@ def test_a_malformed_segment_in_a_run_is_named() -> None:
     assert not decode_many_into(column, segments, [3, 1], np.empty(4, dtype="i8"))
     with pytest.raises(CorruptDataError, match="seg-BAD"):
         decode_into(column, bad, np.empty(1, dtype="i8"), 0, 1, "seg-BAD")
+
+
+@pytest.mark.parametrize("type_name", ["float", "f4"])
+def test_byte_shuffled_floats_of_earlier_versions_still_decode(type_name: str) -> None:
+    column = Column("c", type_name)
+    values = np.random.default_rng(6).normal(0, 1, 100_000).astype(column.dtype)
+    planes = np.ascontiguousarray(values.view(np.uint8).reshape(len(values), -1).T)
+    data = b"S" + zstandard.ZstdCompressor(write_checksum=True).compress(planes.tobytes())
+    assert same(decode(column, data), values)
+    out = np.empty(10, dtype=values.dtype)
+    decode_into(column, data, out, 500, len(values))
+    assert same(out, values[500:510])
+    small = [(b"S" + zstandard.ZstdCompressor(write_checksum=True).compress(
+        np.ascontiguousarray(part.view(np.uint8).reshape(len(part), -1).T).tobytes()), "x")
+        for part in np.split(values[:300], 3)]
+    out = np.empty(300, dtype=values.dtype)
+    assert decode_many_into(column, small, [100] * 3, out)
+    assert same(out, values[:300])
