@@ -21,10 +21,12 @@ An encoded column is one tag byte followed by a zstd frame:
 - ``T`` (text): the count, the UTF-8 length of every value (int64), then the UTF-8 bytes.
 
 :func:`decode_into` decodes a slice of a segment straight into the caller's array (no
-concatenation copies on reads). ``where``, given to every decoding function, is any
-object whose ``str`` names the segment in error messages (made only if one is raised).
-Every function here is safe to call from several threads
-at once (zstd and numpy release the GIL, so segments are coded on every core; see
+concatenation copies on reads). Every frame must carry zstd's checksum; a large one is
+checked block by block, then decompressed into a per-thread scratch buffer, which
+spares a fresh buffer's page faults. ``where``, given to every decoding function, is
+any object whose ``str`` names the segment in error messages (made only if one is
+raised). Every function here is safe to call from several threads at once (zstd and
+numpy release the GIL, so segments are coded on every core; see
 :func:`lakota_dask.utils.thread_map`).
 
 A blob is stored at its content address ``ab/cd/<36 more hex digits>`` (the SHA-1 of the
