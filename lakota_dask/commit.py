@@ -95,19 +95,6 @@ class Row:
                    self.digests)
 
 
-def _first_true(rows: tuple[Row, ...], test: Callable[[Row], bool], lo: int = 0) -> int:
-    """The first position from ``lo`` where ``test`` holds, for a ``test`` that is false
-    then true along ``rows`` (``len(rows)`` if it never holds)."""
-    hi = len(rows)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if test(rows[mid]):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
 def _is_key(value: Any) -> bool:
     """Whether a decoded value is a stored key: a non-empty list of plain scalars."""
     return (isinstance(value, list) and bool(value)
@@ -304,8 +291,10 @@ class Commit:
         rows = self.rows(label)
         # rows are sorted and disjoint: the ones meeting rng are found by bisection (an
         # append meets none, however long the series)
-        first = _first_true(rows, lambda row: rng.after_start(row.stop))
-        end = _first_true(rows, lambda row: not rng.before_stop(row.start), first)
+        # (the keys are false then true along the rows, and False < True)
+        first = bisect.bisect_left(rows, True, key=lambda row: rng.after_start(row.stop))
+        end = bisect.bisect_left(rows, True, first,
+                                 key=lambda row: not rng.before_stop(row.start))
         before = list(rows[:first])
         after: list[Row] = []
         for row in rows[first:end]:

@@ -22,11 +22,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 
 import dask
 import dask.dataframe as dd
@@ -34,21 +31,17 @@ import numpy as np
 from distributed import Client, LocalCluster, wait
 
 sys.path.insert(0, os.path.dirname(__file__))
-from workloads import labelled_frame, price_frame, scaled  # noqa: E402
+from workloads import (  # noqa: E402
+    labelled_frame,
+    median_time,
+    price_frame,
+    scaled,
+    worker_scaling,
+)
 
 from lakota_dask import Repo, Schema  # noqa: E402
 
 SCHEMA = Schema(timestamp="timestamp*", value="float")
-
-
-def median_of(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``repeat`` calls."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def fresh_series(base: str, name: str):
@@ -56,19 +49,6 @@ def fresh_series(base: str, name: str):
     path = os.path.join(base, name)
     shutil.rmtree(path, ignore_errors=True)
     return Repo(path).create_collection(SCHEMA, "bench").series("s")
-
-
-def scaling(base: str, frame, repeat: int) -> dict[str, float]:
-    """Write time of a 20-partition frame on 1 and on 2 worker processes."""
-    out = {}
-    for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
-            ddf = client.persist(dd.from_pandas(frame, npartitions=20, sort=False))
-            wait(ddf)
-            fresh_series(base, "warm").write(ddf)  # imports on the workers, untimed
-            out[workers] = median_of(lambda: fresh_series(base, "w").write(ddf), repeat)
-    return out
 
 
 def backfill(base: str, series: int, rows: int, repeat: int) -> float:
@@ -85,7 +65,7 @@ def backfill(base: str, series: int, rows: int, repeat: int) -> float:
             Repo(path).create_collection(SCHEMA, "bench").write_many(ddf, by="label")
 
         run()  # warm-up
-        return median_of(run, repeat)
+        return median_time(run, repeat)
 
 
 def reads(base: str, frame, repeat: int) -> dict[str, float]:
@@ -110,8 +90,8 @@ def reads(base: str, frame, repeat: int) -> dict[str, float]:
             total = open_frame().value.sum().compute()
             if not np.isclose(total, expected):
                 raise AssertionError(f"{name}: sum {total} != {expected}")
-            out[f"sum {name}"] = median_of(lambda: open_frame().value.sum().compute(), repeat)
-            out[f"slice {name}"] = median_of(
+            out[f"sum {name}"] = median_time(lambda: open_frame().value.sum().compute(), repeat)
+            out[f"slice {name}"] = median_time(
                 lambda: open_frame().loc[lo:hi].value.sum().compute(), repeat)
     return out
 
@@ -126,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     base = tempfile.mkdtemp(prefix="bench-dask-", dir=args.tmp)
     try:
         frame = price_frame(scaled(10_000_000, args.scale))
-        scale = scaling(base, frame, args.repeat)
+        scale = worker_scaling(frame, lambda: fresh_series(base, "w").write, args.repeat)
         fill = backfill(base, scaled(2_000, args.scale), 5_000, args.repeat)
         read = reads(base, frame, args.repeat)
     finally:

@@ -189,25 +189,30 @@ def w5(engine_cls, base, scale, repeat):
     return {"W5 ddf value sum": median_time(eng.ddf_sum, repeat)}
 
 
-def w6(engine_cls, base, scale, repeat):
-    """W1's rows from a 20-partition dask frame held by the workers, written on
-    a LocalCluster of 1 then 2 worker processes (1 thread each), after one
-    untimed warm-up write."""
+def worker_scaling(frame, new_writer, repeat):
+    """Median write time of ``frame`` as a 20-partition dask frame held by the workers,
+    on a LocalCluster of 1 then 2 worker processes (1 thread each), after one untimed
+    warm-up write (imports on the workers): ``{workers: seconds}``. ``new_writer()``
+    gives the write function of a new empty store."""
     import dask.dataframe as dd
     from distributed import Client, LocalCluster, wait
 
-    rows = scaled(10_000_000, scale)
-    frame = price_frame(rows)
     out = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=":0") as cluster, Client(cluster) as client:
             ddf = client.persist(dd.from_pandas(frame, npartitions=20, sort=False))
             wait(ddf)
-            fresh(engine_cls, base).write_frame(ddf)  # warm-up: imports on the workers
-            times = [timed(fresh(engine_cls, base).write_frame, ddf) for _ in range(repeat)]
-            out[f"W6 write 20 partitions, {workers} worker(s)"] = statistics.median(times)
+            new_writer()(ddf)
+            out[workers] = median_time(lambda: new_writer()(ddf), repeat)
     return out
+
+
+def w6(engine_cls, base, scale, repeat):
+    """W1's rows written from a 20-partition dask frame on 1 then 2 workers."""
+    frame = price_frame(scaled(10_000_000, scale))
+    times = worker_scaling(frame, lambda: fresh(engine_cls, base).write_frame, repeat)
+    return {f"W6 write 20 partitions, {n} worker(s)": t for n, t in times.items()}
 
 
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6}
